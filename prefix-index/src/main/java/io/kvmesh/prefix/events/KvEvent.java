@@ -1,0 +1,10 @@
+package io.kvmesh.prefix.events;
+
+/** One change to the set of KV blocks a pod holds; the names follow vLLM's KV events. */
+public sealed interface KvEvent permits BlockStored, BlockRemoved, AllBlocksCleared {
+
+    /** The {@code type} discriminator in JSON. */
+    default String type() {
+        return getClass().getSimpleName();
+    }
+}
