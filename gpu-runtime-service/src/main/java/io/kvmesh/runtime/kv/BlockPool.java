@@ -1,0 +1,224 @@
+package io.kvmesh.runtime.kv;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
+
+/**
+ * The physical KV blocks of one memory tier: a fixed pool allocated once, reference counts, and the prefix cache
+ * (block hash → block) with LRU eviction of unreferenced blocks.
+ *
+ * <p>Like vLLM's v1 block pool: every block with no reference sits in one free queue, cached or not, ordered from
+ * least to most recently freed. Allocation takes blocks from the head, and a cached block taken from there is evicted
+ * (a {@link KvEventSink#removed} event). A cache hit on a free block takes it out of the queue. Callers free a
+ * sequence's blocks tail first ({@link #free(int[])} does the reversal), so when blocks of one chain are equally old
+ * the chain's tail is evicted before its head, which other requests are likelier to share.
+ *
+ * <p>Before a cached block is reused, its token ids are compared with the request's: a hash is an index, not a proof.
+ * Not thread-safe: owned by the engine's scheduling thread.
+ */
+public final class BlockPool {
+
+    private static final int NONE = -1;
+
+    private final int blockSize;
+    private final int[] refCount;
+    private final long[] hash;
+    private final boolean[] cached;
+    private final int[] tokens;
+    // Intrusive doubly linked free queue over block ids: O(1) removal from the middle on a cache hit.
+    private final int[] prev;
+    private final int[] next;
+    private final boolean[] queued;
+    private int head = NONE;
+    private int tail = NONE;
+    private int freeCount;
+    private final Long2IntOpenHashMap blockByHash;
+    private final KvEventSink events;
+    private long evictions;
+
+    public BlockPool(int blocks, int blockSize, KvEventSink events) {
+        if (blocks < 1) {
+            throw new IllegalArgumentException("a block pool needs at least one block, got " + blocks);
+        }
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+        }
+        this.blockSize = blockSize;
+        this.events = Objects.requireNonNull(events, "events");
+        this.refCount = new int[blocks];
+        this.hash = new long[blocks];
+        this.cached = new boolean[blocks];
+        this.tokens = new int[Math.multiplyExact(blocks, blockSize)];
+        this.prev = new int[blocks];
+        this.next = new int[blocks];
+        this.queued = new boolean[blocks];
+        this.blockByHash = new Long2IntOpenHashMap(blocks);
+        this.blockByHash.defaultReturnValue(NONE);
+        for (int block = 0; block < blocks; block++) {
+            append(block);
+        }
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int totalBlocks() {
+        return refCount.length;
+    }
+
+    /** Blocks no sequence references (some of them may still hold cached content). */
+    public int freeBlocks() {
+        return freeCount;
+    }
+
+    /** Blocks referenced by at least one sequence. */
+    public int usedBlocks() {
+        return totalBlocks() - freeCount;
+    }
+
+    /** Blocks in the prefix cache, referenced or not. */
+    public int cachedBlocks() {
+        return blockByHash.size();
+    }
+
+    /** Cached blocks evicted to make room, since start. */
+    public long evictions() {
+        return evictions;
+    }
+
+    /** Fraction of blocks referenced by sequences, as {@code vllm:kv_cache_usage_perc} reports it (0..1). */
+    public double usage() {
+        return (double) usedBlocks() / totalBlocks();
+    }
+
+    /** The hashes of every cached block, in no particular order (what the pod's KV events have announced). */
+    public long[] cachedHashes() {
+        return blockByHash.keySet().toLongArray();
+    }
+
+    public int refCount(int block) {
+        return refCount[block];
+    }
+
+    /** Whether {@code count} blocks can be allocated now (evicting cached free blocks if needed). */
+    public boolean canAllocate(int count) {
+        return count <= freeCount;
+    }
+
+    /** Takes {@code count} blocks from the head of the free queue, evicting their cached content; each gets one reference. */
+    public int[] allocate(int count) {
+        if (count < 0 || count > freeCount) {
+            throw new IllegalStateException("cannot allocate " + count + " blocks: " + freeCount + " free of " + totalBlocks());
+        }
+        int[] blocks = new int[count];
+        for (int i = 0; i < count; i++) {
+            int block = head;
+            unlink(block);
+            if (cached[block]) {
+                evict(block);
+            }
+            refCount[block] = 1;
+            blocks[i] = block;
+        }
+        return blocks;
+    }
+
+    /**
+     * The cached block for {@code blockHash} whose tokens equal {@code tokenIds[offset, offset + blockSize)}, or -1.
+     * Does not take a reference; call {@link #touch(int)} to use it.
+     */
+    public int lookup(long blockHash, int[] tokenIds, int offset) {
+        int block = blockByHash.get(blockHash);
+        if (block == NONE) {
+            return NONE;
+        }
+        return Arrays.equals(tokens, block * blockSize, block * blockSize + blockSize, tokenIds, offset, offset + blockSize)
+                ? block : NONE;
+    }
+
+    /** Adds a reference to a block found in the cache (taking it out of the free queue if it was free). */
+    public void touch(int block) {
+        if (refCount[block]++ == 0) {
+            unlink(block);
+        }
+    }
+
+    /**
+     * Enters a full block into the prefix cache under {@code blockHash}, remembering its tokens. Returns false (and
+     * leaves the block uncached) when another block already holds that hash: two sequences computed the same block.
+     */
+    public boolean cache(int block, long blockHash, long parentHash, boolean parentIsRoot, int[] tokenIds, int offset) {
+        if (refCount[block] == 0) {
+            throw new IllegalStateException("block " + block + " is free; only a referenced block can be cached");
+        }
+        if (cached[block]) {
+            throw new IllegalStateException("block " + block + " is cached already");
+        }
+        if (blockByHash.containsKey(blockHash)) {
+            return false;
+        }
+        System.arraycopy(tokenIds, offset, tokens, block * blockSize, blockSize);
+        hash[block] = blockHash;
+        cached[block] = true;
+        blockByHash.put(blockHash, block);
+        events.stored(blockHash, parentHash, parentIsRoot, Arrays.copyOfRange(tokenIds, offset, offset + blockSize));
+        return true;
+    }
+
+    /**
+     * Drops one reference from each of a sequence's blocks, given in sequence order. Blocks left unreferenced join the
+     * free queue tail first, so a chain's tail is evicted before its head.
+     */
+    public void free(int[] sequenceBlocks) {
+        for (int i = sequenceBlocks.length - 1; i >= 0; i--) {
+            int block = sequenceBlocks[i];
+            if (refCount[block] <= 0) {
+                throw new IllegalStateException("block " + block + " freed more often than referenced");
+            }
+            if (--refCount[block] == 0) {
+                append(block);
+            }
+        }
+    }
+
+    private void evict(int block) {
+        blockByHash.remove(hash[block]);
+        cached[block] = false;
+        evictions++;
+        events.removed(hash[block]);
+    }
+
+    private void append(int block) {
+        prev[block] = tail;
+        next[block] = NONE;
+        if (tail == NONE) {
+            head = block;
+        } else {
+            next[tail] = block;
+        }
+        tail = block;
+        queued[block] = true;
+        freeCount++;
+    }
+
+    private void unlink(int block) {
+        if (!queued[block]) {
+            throw new IllegalStateException("block " + block + " is not free");
+        }
+        if (prev[block] == NONE) {
+            head = next[block];
+        } else {
+            next[prev[block]] = next[block];
+        }
+        if (next[block] == NONE) {
+            tail = prev[block];
+        } else {
+            prev[next[block]] = prev[block];
+        }
+        queued[block] = false;
+        freeCount--;
+    }
+}

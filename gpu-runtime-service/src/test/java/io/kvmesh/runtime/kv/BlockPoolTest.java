@@ -1,0 +1,121 @@
+package io.kvmesh.runtime.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class BlockPoolTest {
+
+    private static final int B = 4;
+
+    /** Records events as text, e.g. "stored 11 <- root", "removed 11". */
+    private final List<String> events = new ArrayList<>();
+    private final KvEventSink sink = new KvEventSink() {
+        @Override
+        public void stored(long blockHash, long parentHash, boolean parentIsRoot, int[] tokenIds) {
+            events.add("stored " + blockHash + " <- " + (parentIsRoot ? "root" : String.valueOf(parentHash)));
+        }
+
+        @Override
+        public void removed(long blockHash) {
+            events.add("removed " + blockHash);
+        }
+    };
+
+    private static int[] tokens(int first) {
+        return new int[] {first, first + 1, first + 2, first + 3};
+    }
+
+    @Test
+    void allocateAndFreeTrackReferences() {
+        BlockPool pool = new BlockPool(4, B, sink);
+        int[] blocks = pool.allocate(3);
+        assertThat(blocks).containsExactly(0, 1, 2);
+        assertThat(pool.usedBlocks()).isEqualTo(3);
+        assertThat(pool.usage()).isEqualTo(0.75);
+        assertThat(pool.canAllocate(2)).isFalse();
+        assertThatThrownBy(() -> pool.allocate(2)).hasMessageContaining("cannot allocate 2 blocks: 1 free of 4");
+        pool.free(blocks);
+        assertThat(pool.freeBlocks()).isEqualTo(4);
+        assertThatThrownBy(() -> pool.free(new int[] {0})).hasMessageContaining("freed more often than referenced");
+    }
+
+    @Test
+    void aCachedBlockIsFoundOnlyWithEqualTokens() {
+        BlockPool pool = new BlockPool(4, B, sink);
+        int block = pool.allocate(1)[0];
+        assertThat(pool.cache(block, 11, 0, true, tokens(100), 0)).isTrue();
+        assertThat(pool.lookup(11, tokens(100), 0)).isEqualTo(block);
+        assertThat(pool.lookup(11, tokens(101), 0)).as("same hash, other tokens: a collision").isEqualTo(-1);
+        assertThat(pool.lookup(12, tokens(100), 0)).isEqualTo(-1);
+        assertThat(events).containsExactly("stored 11 <- root");
+    }
+
+    @Test
+    void aFreedCachedBlockIsReusedUntilEvicted() {
+        BlockPool pool = new BlockPool(2, B, sink);
+        int block = pool.allocate(1)[0];
+        pool.cache(block, 11, 0, true, tokens(0), 0);
+        pool.free(new int[] {block});
+        assertThat(pool.freeBlocks()).isEqualTo(2);
+        assertThat(pool.lookup(11, tokens(0), 0)).isEqualTo(block);
+
+        pool.touch(block);
+        assertThat(pool.refCount(block)).isEqualTo(1);
+        assertThat(pool.freeBlocks()).as("a hit takes the block out of the free queue").isEqualTo(1);
+        pool.free(new int[] {block});
+
+        pool.allocate(2);
+        assertThat(pool.lookup(11, tokens(0), 0)).isEqualTo(-1);
+        assertThat(pool.evictions()).isEqualTo(1);
+        assertThat(events).containsExactly("stored 11 <- root", "removed 11");
+    }
+
+    @Test
+    void evictsLeastRecentlyFreedFirstAndAChainsTailBeforeItsHead() {
+        BlockPool pool = new BlockPool(6, B, sink);
+        int[] older = pool.allocate(3);
+        int[] newer = pool.allocate(3);
+        for (int i = 0; i < 3; i++) {
+            pool.cache(older[i], 10 + i, i == 0 ? 0 : 10 + i - 1, i == 0, tokens(4 * i), 0);
+            pool.cache(newer[i], 20 + i, i == 0 ? 0 : 20 + i - 1, i == 0, tokens(100 + 4 * i), 0);
+        }
+        pool.free(older);
+        pool.free(newer);
+        events.clear();
+        pool.allocate(4);
+        assertThat(events).containsExactly("removed 12", "removed 11", "removed 10", "removed 22");
+        assertThat(pool.lookup(20, tokens(100), 0)).isNotNegative();
+        assertThat(pool.lookup(21, tokens(104), 0)).isNotNegative();
+    }
+
+    @Test
+    void aHashAlreadyCachedInAnotherBlockIsNotCachedTwice() {
+        BlockPool pool = new BlockPool(2, B, sink);
+        int[] blocks = pool.allocate(2);
+        assertThat(pool.cache(blocks[0], 11, 0, true, tokens(0), 0)).isTrue();
+        assertThat(pool.cache(blocks[1], 11, 0, true, tokens(0), 0)).isFalse();
+        assertThat(pool.cachedBlocks()).isEqualTo(1);
+        pool.free(blocks);
+        assertThat(events).containsExactly("stored 11 <- root");
+    }
+
+    @Test
+    void onlyReferencedUncachedBlocksCanBeCached() {
+        BlockPool pool = new BlockPool(2, B, sink);
+        assertThatThrownBy(() -> pool.cache(0, 1, 0, true, tokens(0), 0)).hasMessageContaining("is free");
+        int block = pool.allocate(1)[0];
+        pool.cache(block, 1, 0, true, tokens(0), 0);
+        assertThatThrownBy(() -> pool.cache(block, 2, 0, true, tokens(0), 0)).hasMessageContaining("cached already");
+    }
+
+    @Test
+    void rejectsImpossibleShapes() {
+        assertThatThrownBy(() -> new BlockPool(0, B, sink)).hasMessageContaining("at least one block");
+        assertThatThrownBy(() -> new BlockPool(4, 0, sink)).hasMessageContaining("block size must be positive");
+    }
+}

@@ -1,0 +1,176 @@
+package io.kvmesh.runtime.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.Test;
+
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.KvEventBatch;
+import io.kvmesh.prefix.events.Medium;
+import io.kvmesh.prefix.index.PodMatch;
+import io.kvmesh.prefix.index.PrefixIndex;
+
+class KvCacheManagerTest {
+
+    private static final int B = 16;
+    private final BlockHasher hasher = new BlockHasher("sim-model", "", B);
+    private final KvEventRecorder recorder = new KvEventRecorder("pod-a", 7, B, Medium.DEVICE);
+
+    private KvCacheManager manager(int blocks) {
+        return new KvCacheManager(new BlockPool(blocks, B, recorder), hasher);
+    }
+
+    private static int[] range(int from, int count) {
+        return IntStream.range(from, from + count).toArray();
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
+    }
+
+    /** Runs the "forward pass" over the whole prompt, as the engine does after prefill. */
+    private static void prefill(KvCacheManager kv, SequenceBlocks s) {
+        kv.markComputed(s, s.tokenCount());
+    }
+
+    @Test
+    void aSharedPrefixIsReusedAndCounted() {
+        KvCacheManager kv = manager(64);
+        int[] system = range(1000, 256);
+        SequenceBlocks first = kv.admit("r1", concat(system, range(5000, 20)));
+        assertThat(first.cachedPromptTokens()).isZero();
+        prefill(kv, first);
+        int[] firstBlocks = first.blocks();
+        kv.release(first);
+        assertThat(first.blockCount()).isZero();
+
+        SequenceBlocks second = kv.admit("r2", concat(system, range(7000, 20)));
+        assertThat(second.cachedPromptTokens()).isEqualTo(256);
+        assertThat(second.computedTokens()).isEqualTo(256);
+        assertThat(kv.queryTokens()).isEqualTo(276 * 2);
+        assertThat(kv.hitTokens()).isEqualTo(256);
+        assertThat(second.blocks()).startsWith(java.util.Arrays.copyOf(firstBlocks, 16));
+    }
+
+    @Test
+    void theLastPromptTokenIsAlwaysComputed() {
+        KvCacheManager kv = manager(16);
+        int[] prompt = range(0, 64);
+        SequenceBlocks first = kv.admit("r1", prompt);
+        prefill(kv, first);
+        kv.release(first);
+        SequenceBlocks again = kv.admit("r2", prompt);
+        assertThat(again.cachedPromptTokens()).as("3 of 4 blocks: the 64th token must be computed").isEqualTo(48);
+    }
+
+    @Test
+    void concurrentSequencesShareCachedBlocksByReference() {
+        KvCacheManager kv = manager(16);
+        int[] prefix = range(0, 32);
+        SequenceBlocks a = kv.admit("a", concat(prefix, range(100, 8)));
+        prefill(kv, a);
+        SequenceBlocks b = kv.admit("b", concat(prefix, range(200, 8)));
+        assertThat(b.block(0)).isEqualTo(a.block(0));
+        assertThat(b.block(1)).isEqualTo(a.block(1));
+        assertThat(kv.pool().refCount(a.block(0))).isEqualTo(2);
+        assertThat(kv.pool().usedBlocks()).isEqualTo(4);
+    }
+
+    @Test
+    void admissionFailsCleanlyWhenBlocksRunOut() {
+        KvCacheManager kv = manager(4);
+        SequenceBlocks a = kv.admit("a", range(0, 48));
+        assertThat(kv.admit("b", range(100, 32))).isNull();
+        assertThat(kv.pool().usedBlocks()).isEqualTo(3);
+        assertThat(kv.queryTokens()).isEqualTo(48);
+        assertThat(a).isNotNull();
+    }
+
+    @Test
+    void decodeAllocatesABlockWhenTheLastIsFullAndCachesGeneratedBlocks() {
+        KvCacheManager kv = manager(3);
+        SequenceBlocks s = kv.admit("s", range(0, 16));
+        prefill(kv, s);
+        assertThat(s.blockCount()).isEqualTo(1);
+        for (int t = 0; t < 16; t++) {
+            assertThat(kv.append(s, 900 + t)).isTrue();
+            kv.markComputed(s, s.tokenCount());
+        }
+        assertThat(s.blockCount()).isEqualTo(2);
+        assertThat(kv.pool().cachedBlocks()).isEqualTo(2);
+        assertThat(kv.append(s, 999)).isTrue();
+        assertThat(s.blockCount()).isEqualTo(3);
+        kv.admit("hog", range(500, 1));
+        assertThat(kv.pool().freeBlocks()).isZero();
+        for (int t = 0; t < 15; t++) {
+            kv.append(s, 1000 + t);
+        }
+        assertThat(kv.append(s, 2000)).as("no block left").isFalse();
+        assertThat(s.tokenCount()).isEqualTo(48);
+    }
+
+    @Test
+    void theIndexFedByThePoolsEventsHoldsExactlyThePoolsCachedBlocks() {
+        KvCacheManager kv = manager(40);
+        PrefixIndex index = new PrefixIndex();
+        Random random = new Random(3);
+        int[][] systems = {range(0, 64), range(10_000, 96), range(20_000, 32)};
+        List<SequenceBlocks> live = new ArrayList<>();
+        for (int step = 0; step < 2_000; step++) {
+            int action = random.nextInt(10);
+            if (action < 4) {
+                int[] prompt = concat(systems[random.nextInt(systems.length)], range(random.nextInt(1 << 20), 1 + random.nextInt(40)));
+                SequenceBlocks s = kv.admit("r" + step, prompt);
+                if (s != null) {
+                    prefill(kv, s);
+                    live.add(s);
+                }
+            } else if (action < 8 && !live.isEmpty()) {
+                SequenceBlocks s = live.get(random.nextInt(live.size()));
+                if (kv.append(s, random.nextInt(32_000))) {
+                    kv.markComputed(s, s.tokenCount());
+                }
+            } else if (!live.isEmpty()) {
+                kv.release(live.remove(random.nextInt(live.size())));
+            }
+            if (step % 50 == 0) {
+                recorder.drain(step).ifPresent(index::apply);
+            }
+        }
+        recorder.drain(0).ifPresent(index::apply);
+
+        long[] cached = kv.pool().cachedHashes();
+        assertThat(cached).isNotEmpty();
+        assertThat(kv.pool().evictions()).as("the run must exercise eviction").isPositive();
+        assertThat(index.stats().deviceEntries()).isEqualTo(cached.length);
+        for (long hash : cached) {
+            assertThat(index.match(new long[] {hash})).containsExactly(new PodMatch("pod-a", 1, 1, 0));
+        }
+        // And a full prompt's chain as the router would hash it:
+        SequenceBlocks probe = kv.admit("probe", concat(systems[0], range(3, 1)));
+        long[] chain = hasher.hashFullBlocks(concat(systems[0], range(3, 1)));
+        assertThat(index.match(chain).getFirst().matchedBlocks()).isEqualTo(probe.cachedPromptTokens() / B);
+    }
+
+    @Test
+    void eventBatchesAreNumberedAndMergeAChainIntoOneStoredEvent() {
+        KvCacheManager kv = manager(8);
+        prefill(kv, kv.admit("s", range(0, 64)));
+        KvEventBatch batch = recorder.drain(123).orElseThrow();
+        assertThat(batch.seq()).isZero();
+        assertThat(batch.epoch()).isEqualTo(7);
+        assertThat(batch.events()).hasSize(1);
+        var stored = (io.kvmesh.prefix.events.BlockStored) batch.events().getFirst();
+        assertThat(stored.blockHashes()).containsExactly(hasher.hashFullBlocks(range(0, 64)));
+        assertThat(stored.parentHash()).isNull();
+        assertThat(stored.tokenIds()).containsExactly(range(0, 64));
+        assertThat(recorder.drain(124)).isEmpty();
+        prefill(kv, kv.admit("t", range(500, 16)));
+        assertThat(recorder.drain(125).orElseThrow().seq()).isEqualTo(1);
+    }
+}
