@@ -14,8 +14,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvmesh.prefix.blocks.BlockHashFormat;
 
 /**
- * JSON for {@link KvEventBatch} and {@link PodStatus}, the values of the {@code kv-events} and {@code pod-status}
- * topics. Block hashes are written as 16 hex digits, token ids as numbers. Reading is strict about what it needs
+ * JSON for {@link KvEventBatch}, {@link PodStatus} and {@link PodIndexSnapshot}, the values of the {@code kv-events},
+ * {@code pod-status} and {@code kv-index} topics. Block hashes are written as 16 hex digits, token ids as numbers. Reading is strict about what it needs
  * (every error is a {@link MalformedEventException} naming the field) and ignores fields it does not know, so a
  * newer pod can add fields without breaking older consumers; a new {@code v} is how a breaking change is announced.
  * Thread-safe.
@@ -97,6 +97,47 @@ public final class EventCodec {
                 s.integer("ts", Long.MIN_VALUE, Long.MAX_VALUE)));
     }
 
+    public byte[] encode(PodIndexSnapshot snapshot) {
+        return write(json -> {
+            json.writeStartObject();
+            json.writeNumberField("v", KvEventBatch.VERSION);
+            json.writeStringField("podId", snapshot.podId());
+            json.writeNumberField("epoch", snapshot.epoch());
+            json.writeNumberField("seq", snapshot.lastSeq());
+            writeHashes(json, "deviceBlocks", snapshot.deviceBlocks());
+            writeHashes(json, "hostBlocks", snapshot.hostBlocks());
+            json.writeObjectFieldStart("sourceOffsets");
+            for (var entry : new java.util.TreeMap<>(snapshot.sourceOffsets()).entrySet()) {
+                json.writeNumberField(String.valueOf(entry.getKey()), entry.getValue());
+            }
+            json.writeEndObject();
+            json.writeEndObject();
+        });
+    }
+
+    public PodIndexSnapshot decodeSnapshot(byte[] json) {
+        JsonFields snapshot = JsonFields.of(parse(json), "$");
+        int v = snapshot.integer("v", 0, Integer.MAX_VALUE);
+        if (v != KvEventBatch.VERSION) {
+            throw new MalformedEventException("v", "unsupported version " + v + ", this reader knows " + KvEventBatch.VERSION);
+        }
+        return snapshot.build(s -> new PodIndexSnapshot(
+                nonEmpty(s, "podId"),
+                s.integer("epoch", Long.MIN_VALUE, Long.MAX_VALUE),
+                s.integer("seq", Long.MIN_VALUE, Long.MAX_VALUE),
+                s.hashList("deviceBlocks"),
+                s.hashList("hostBlocks"),
+                s.offsets("sourceOffsets")));
+    }
+
+    private static void writeHashes(JsonGenerator json, String name, long[] hashes) throws IOException {
+        json.writeArrayFieldStart(name);
+        for (long hash : hashes) {
+            json.writeString(BlockHashFormat.format(hash));
+        }
+        json.writeEndArray();
+    }
+
     private static KvEvent readEvent(JsonFields event) {
         String type = event.text("type");
         return event.build(e -> switch (type) {
@@ -126,11 +167,7 @@ public final class EventCodec {
         json.writeStringField("type", event.type());
         switch (event) {
             case BlockStored stored -> {
-                json.writeArrayFieldStart("blockHashes");
-                for (int i = 0; i < stored.blockCount(); i++) {
-                    json.writeString(BlockHashFormat.format(stored.blockHash(i)));
-                }
-                json.writeEndArray();
+                writeHashes(json, "blockHashes", stored.blockHashes());
                 if (stored.parentHash() == null) {
                     json.writeNullField("parentHash");
                 } else {
@@ -145,11 +182,7 @@ public final class EventCodec {
                 json.writeStringField("medium", stored.medium().name());
             }
             case BlockRemoved removed -> {
-                json.writeArrayFieldStart("blockHashes");
-                for (int i = 0; i < removed.blockCount(); i++) {
-                    json.writeString(BlockHashFormat.format(removed.blockHash(i)));
-                }
-                json.writeEndArray();
+                writeHashes(json, "blockHashes", removed.blockHashes());
                 json.writeStringField("medium", removed.medium().name());
             }
             case AllBlocksCleared cleared -> {

@@ -109,11 +109,39 @@ final class JsonFields {
 
     /** A non-empty array of block hashes (no event names zero blocks). */
     long[] blockHashes(String name) {
-        long[] hashes = array(name, JsonFields::blockHash).stream().mapToLong(Long::longValue).toArray();
+        long[] hashes = hashList(name);
         if (hashes.length == 0) {
             throw new MalformedEventException(path(name), "must not be empty");
         }
         return hashes;
+    }
+
+    /** An array of block hashes that may be empty (a snapshot of a pod holding nothing on a tier). */
+    long[] hashList(String name) {
+        return array(name, JsonFields::blockHash).stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** An object mapping partition numbers to offsets. */
+    java.util.Map<Integer, Long> offsets(String name) {
+        JsonNode value = required(name);
+        if (!value.isObject()) {
+            throw new MalformedEventException(path(name), "expected an object of partition → offset, got " + describe(value));
+        }
+        java.util.Map<Integer, Long> offsets = new java.util.HashMap<>();
+        for (var entry : value.properties()) {
+            String at = path(name) + "." + entry.getKey();
+            int partition;
+            try {
+                partition = Integer.parseInt(entry.getKey());
+            } catch (NumberFormatException e) {
+                throw new MalformedEventException(at, "a partition number is a whole number");
+            }
+            if (partition < 0) {
+                throw new MalformedEventException(at, "a partition number is not negative");
+            }
+            offsets.put(partition, integer(entry.getValue(), at, 0, Long.MAX_VALUE));
+        }
+        return offsets;
     }
 
     int[] tokenIds(String name) {

@@ -13,6 +13,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import it.unimi.dsi.fastutil.longs.Long2IntMap;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
+import it.unimi.dsi.fastutil.longs.LongArrayList;
 
 import io.kvmesh.prefix.events.AllBlocksCleared;
 import io.kvmesh.prefix.events.BlockRemoved;
@@ -20,6 +21,7 @@ import io.kvmesh.prefix.events.BlockStored;
 import io.kvmesh.prefix.events.KvEvent;
 import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.Medium;
+import io.kvmesh.prefix.events.PodIndexSnapshot;
 
 /**
  * Which pod holds which KV block, on which tier, folded from the pods' {@link KvEventBatch}es.
@@ -145,6 +147,70 @@ public final class PrefixIndex {
                     .thenComparing(Comparator.comparingInt(PodMatch::deviceBlocks).reversed())
                     .thenComparing(PodMatch::podId));
             return matches;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * The pod's blocks by tier with its epoch and last applied {@code seq}, for the {@code kv-index} topic; empty when
+     * the index does not know the pod.
+     */
+    public Optional<PodIndexSnapshot> snapshot(String podId, Map<Integer, Long> sourceOffsets) {
+        lock.readLock().lock();
+        try {
+            Pod pod = podsById.get(podId);
+            if (pod == null) {
+                return Optional.empty();
+            }
+            LongArrayList device = new LongArrayList();
+            LongArrayList host = new LongArrayList();
+            for (Long2IntMap.Entry entry : pod.blocks.long2IntEntrySet()) {
+                if ((entry.getIntValue() & DEVICE) != 0) {
+                    device.add(entry.getLongKey());
+                }
+                if ((entry.getIntValue() & HOST) != 0) {
+                    host.add(entry.getLongKey());
+                }
+            }
+            return Optional.of(new PodIndexSnapshot(pod.id, pod.epoch, pod.lastSeq, device.toLongArray(),
+                    host.toLongArray(), sourceOffsets));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Replaces what the index holds for the snapshot's pod with the snapshot (a reader bootstrapping from
+     * {@code kv-index}); batches up to the snapshot's {@code seq} are then duplicates.
+     */
+    public void restore(PodIndexSnapshot snapshot) {
+        lock.writeLock().lock();
+        try {
+            Pod pod = podsById.get(snapshot.podId());
+            if (pod == null) {
+                pod = addPod(snapshot.podId(), snapshot.epoch());
+            } else {
+                clear(pod);
+                pod.epoch = snapshot.epoch();
+            }
+            pod.lastSeq = snapshot.lastSeq();
+            for (long hash : snapshot.deviceBlocks()) {
+                addTier(pod, hash, DEVICE);
+            }
+            for (long hash : snapshot.hostBlocks()) {
+                addTier(pod, hash, HOST);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Ids of the pods the index holds state for. */
+    public List<String> pods() {
+        lock.readLock().lock();
+        try {
+            return List.copyOf(podsById.keySet());
         } finally {
             lock.readLock().unlock();
         }

@@ -128,4 +128,15 @@ class EventCodecTest {
                 .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.field()).isEqualTo(field))
                 .hasMessageContaining(problem);
     }
+
+    @Test
+    void snapshotSurvivesARoundTripAndNamesBadFields() {
+        PodIndexSnapshot snapshot = new PodIndexSnapshot("pod-a", 5, 42, new long[] {1L, -1L}, new long[0], java.util.Map.of(0, 10L, 3, 7L));
+        assertThat(codec.decodeSnapshot(codec.encode(snapshot))).isEqualTo(snapshot);
+        String json = new String(codec.encode(snapshot), StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> codec.decodeSnapshot(json.replace("\"3\":7", "\"x\":7").getBytes(StandardCharsets.UTF_8)))
+                .hasMessageStartingWith("sourceOffsets.x: ");
+        assertThatThrownBy(() -> codec.decodeSnapshot(json.replace("\"hostBlocks\":[]", "\"hostBlocks\":[1]").getBytes(StandardCharsets.UTF_8)))
+                .hasMessageStartingWith("hostBlocks[0]: ");
+    }
 }

@@ -219,4 +219,22 @@ class PrefixIndexTest {
         send("a", new BlockRemoved(prompt, Medium.DEVICE));
         assertThat(index.stats()).isEqualTo(new IndexStats(1, 0, 0, 0));
     }
+
+    @Test
+    void aSnapshotRestoresTheSameStateElsewhere() {
+        long[] prompt = request(1, 4);
+        send("a", stored(prompt, Medium.DEVICE), stored(slice(prompt, 2, 4), Medium.HOST));
+        send("b", stored(slice(prompt, 0, 2), Medium.DEVICE));
+        var snapshot = index.snapshot("a", java.util.Map.of(0, 17L)).orElseThrow();
+        assertThat(snapshot.lastSeq()).isEqualTo(0);
+        assertThat(snapshot.sourceOffsets()).containsEntry(0, 17L);
+
+        PrefixIndex replica = new PrefixIndex();
+        replica.restore(snapshot);
+        assertThat(replica.match(prompt)).containsExactly(new PodMatch("a", 4, 4, 0));
+        assertThat(replica.stats()).isEqualTo(new IndexStats(1, 4, 4, 2));
+        assertThat(replica.apply(new KvEventBatch("a", 1, 0, 0, List.of(new AllBlocksCleared()))))
+                .as("the snapshot's seq is applied already").isEqualTo(ApplyOutcome.DUPLICATE);
+        assertThat(index.snapshot("nobody", java.util.Map.of())).isEmpty();
+    }
 }
