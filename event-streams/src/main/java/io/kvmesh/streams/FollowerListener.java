@@ -1,0 +1,18 @@
+package io.kvmesh.streams;
+
+import java.util.Map;
+import java.util.Set;
+
+/** Called on the follower's thread after each poll, while no other change reaches the index. */
+@FunctionalInterface
+public interface FollowerListener {
+
+    /**
+     * @param kvEventPositions the next offset to read on each {@code kv-events} partition: everything before is applied
+     * @param changedPods      pods whose index state changed since the last call (retired ones included)
+     */
+    void afterPoll(Map<Integer, Long> kvEventPositions, Set<String> changedPods);
+
+    FollowerListener NONE = (positions, changed) -> {
+    };
+}

@@ -1,0 +1,292 @@
+package io.kvmesh.streams;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.jboss.logging.Logger;
+
+import io.kvmesh.prefix.events.EventCodec;
+import io.kvmesh.prefix.events.KvEventBatch;
+import io.kvmesh.prefix.events.MalformedEventException;
+import io.kvmesh.prefix.events.PodIndexSnapshot;
+import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.prefix.index.LivePods;
+import io.kvmesh.prefix.index.PrefixIndex;
+
+/**
+ * Keeps a {@link PrefixIndex} and {@link LivePods} in step with a pool's topics: first every snapshot in
+ * {@code kv-index} (optional), then {@code kv-events} from the snapshots' source offsets and {@code pod-status} from
+ * its beginning, tailing both. Every router replica and the cache-index service run one; it reads all partitions
+ * itself (no consumer group), so each holds the whole index (active-active).
+ *
+ * <p>A malformed record is logged, counted and skipped; it never stops the follower. Retirement by missed
+ * heartbeats is checked on every poll.
+ */
+public final class IndexFollower implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(IndexFollower.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+
+    private final StreamSettings settings;
+    private final PrefixIndex index;
+    private final LivePods pods;
+    private final boolean bootstrapFromSnapshots;
+    private final FollowerListener listener;
+    private final EventCodec codec = new EventCodec();
+    private final CountDownLatch caughtUp = new CountDownLatch(1);
+    private final AtomicLong batchesApplied = new AtomicLong();
+    private final AtomicLong malformedRecords = new AtomicLong();
+    private final AtomicLong lag = new AtomicLong();
+    private final Thread thread;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private volatile boolean running = true;
+
+    public IndexFollower(StreamSettings settings, PrefixIndex index, LivePods pods, boolean bootstrapFromSnapshots,
+                         FollowerListener listener) {
+        this.settings = settings;
+        this.index = index;
+        this.pods = pods;
+        this.bootstrapFromSnapshots = bootstrapFromSnapshots;
+        this.listener = listener;
+        this.thread = Thread.ofPlatform().name("kvmesh-index-follower").daemon().unstarted(this::run);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** Waits until the snapshots are restored and the tails have reached the topics' ends once. */
+    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public boolean isCaughtUp() {
+        return caughtUp.getCount() == 0;
+    }
+
+    public long batchesApplied() {
+        return batchesApplied.get();
+    }
+
+    public long malformedRecords() {
+        return malformedRecords.get();
+    }
+
+    /** Records on {@code kv-events} and {@code pod-status} not yet read, as of the last poll. */
+    public long lag() {
+        return lag.get();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        KafkaConsumer<String, byte[]> current = consumer;
+        if (current != null) {
+            current.wakeup();
+        }
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        while (running) {
+            try (KafkaConsumer<String, byte[]> kafka = newConsumer()) {
+                consumer = kafka;
+                follow(kafka);
+            } catch (WakeupException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (!running) {
+                    return;
+                }
+                LOG.warnf("index follower failed (%s); restarting from the snapshots in 2 s", e.toString());
+                sleep(Duration.ofSeconds(2));
+            }
+        }
+    }
+
+    private void follow(KafkaConsumer<String, byte[]> kafka) {
+        Map<Integer, Long> start = bootstrapFromSnapshots ? restoreSnapshots(kafka) : Map.of();
+        List<TopicPartition> events = partitions(kafka, settings.topics().kvEvents());
+        List<TopicPartition> statuses = partitions(kafka, settings.topics().podStatus());
+        List<TopicPartition> all = new ArrayList<>(events);
+        all.addAll(statuses);
+        kafka.assign(all);
+        kafka.seekToBeginning(statuses);
+        for (TopicPartition partition : events) {
+            Long offset = start.get(partition.partition());
+            if (offset == null) {
+                kafka.seekToBeginning(List.of(partition));
+            } else {
+                kafka.seek(partition, offset);
+            }
+        }
+        Map<TopicPartition, Long> ends = kafka.endOffsets(all);
+        Set<String> changed = new HashSet<>();
+        while (running) {
+            for (ConsumerRecord<String, byte[]> record : kafka.poll(POLL)) {
+                if (record.topic().equals(settings.topics().kvEvents())) {
+                    applyEvents(record, changed);
+                } else {
+                    applyStatus(record, changed);
+                }
+            }
+            if (isCaughtUp()) {
+                // Only once every status has been read: before that a live pod may look silent.
+                changed.addAll(pods.expire(System.nanoTime() / 1_000_000));
+            }
+            long behind = 0;
+            Map<Integer, Long> positions = new HashMap<>();
+            for (TopicPartition partition : all) {
+                long position = kafka.position(partition);
+                if (partition.topic().equals(settings.topics().kvEvents())) {
+                    positions.put(partition.partition(), position);
+                }
+                behind += Math.max(0, ends.getOrDefault(partition, 0L) - position);
+            }
+            if (behind == 0) {
+                caughtUp.countDown();
+            }
+            if (isCaughtUp()) {
+                ends = kafka.endOffsets(all);
+                behind = 0;
+                for (TopicPartition partition : all) {
+                    behind += Math.max(0, ends.get(partition) - kafka.position(partition));
+                }
+            }
+            lag.set(behind);
+            listener.afterPoll(positions, changed);
+            changed.clear();
+        }
+    }
+
+    private void applyEvents(ConsumerRecord<String, byte[]> record, Set<String> changed) {
+        if (record.value() == null) {
+            return;
+        }
+        try {
+            KvEventBatch batch = codec.decodeBatch(record.value());
+            switch (index.apply(batch)) {
+                case DUPLICATE, STALE_EPOCH -> {
+                }
+                case SEQ_GAP -> {
+                    LOG.warnf("pod %s: KV event batches missing before seq %d; its earlier blocks were dropped", batch.podId(), batch.seq());
+                    changed.add(batch.podId());
+                }
+                default -> changed.add(batch.podId());
+            }
+            batchesApplied.incrementAndGet();
+        } catch (MalformedEventException e) {
+            skip(record, e);
+        }
+    }
+
+    private void applyStatus(ConsumerRecord<String, byte[]> record, Set<String> changed) {
+        if (record.value() == null) {
+            if (record.key() != null && pods.tombstone(record.key())) {
+                LOG.infof("pod %s shut down; retired", record.key());
+            }
+            if (record.key() != null) {
+                changed.add(record.key());
+            }
+            return;
+        }
+        try {
+            PodStatus status = codec.decodePodStatus(record.value());
+            // A status read from history counts as seen when it was written, so a dead pod's last word expires.
+            long age = Math.max(0, System.currentTimeMillis() - status.ts());
+            long epochBefore = pods.status(status.podId()).map(PodStatus::epoch).orElse(status.epoch());
+            pods.heartbeat(status, System.nanoTime() / 1_000_000 - age);
+            if (status.epoch() != epochBefore) {
+                changed.add(status.podId());
+            }
+        } catch (MalformedEventException e) {
+            skip(record, e);
+        }
+    }
+
+    private void skip(ConsumerRecord<String, byte[]> record, MalformedEventException e) {
+        malformedRecords.incrementAndGet();
+        LOG.warnf("skipping malformed record %s-%d@%d (key %s): %s", record.topic(), record.partition(), record.offset(),
+                record.key(), e.getMessage());
+    }
+
+    /** Restores every pod's latest snapshot; returns, per kv-events partition, the offset to tail from. */
+    private Map<Integer, Long> restoreSnapshots(KafkaConsumer<String, byte[]> kafka) {
+        List<TopicPartition> partitions = partitions(kafka, settings.topics().kvIndex());
+        kafka.assign(partitions);
+        kafka.seekToBeginning(partitions);
+        Map<TopicPartition, Long> ends = kafka.endOffsets(partitions);
+        Map<String, PodIndexSnapshot> latest = new HashMap<>();
+        while (partitions.stream().anyMatch(p -> kafka.position(p) < ends.get(p))) {
+            for (ConsumerRecord<String, byte[]> record : kafka.poll(POLL)) {
+                if (record.value() == null) {
+                    latest.remove(record.key());
+                    continue;
+                }
+                try {
+                    PodIndexSnapshot snapshot = codec.decodeSnapshot(record.value());
+                    latest.put(snapshot.podId(), snapshot);
+                } catch (MalformedEventException e) {
+                    skip(record, e);
+                }
+            }
+        }
+        Map<Integer, Long> start = new HashMap<>();
+        for (PodIndexSnapshot snapshot : latest.values()) {
+            index.restore(snapshot);
+            snapshot.sourceOffsets().forEach((partition, offset) -> start.merge(partition, offset, Math::min));
+        }
+        LOG.infof("restored %d pod snapshots from %s", latest.size(), settings.topics().kvIndex());
+        return start;
+    }
+
+    private List<TopicPartition> partitions(KafkaConsumer<String, byte[]> kafka, String topic) {
+        while (running) {
+            List<PartitionInfo> infos = kafka.partitionsFor(topic, Duration.ofSeconds(10));
+            if (infos != null && !infos.isEmpty()) {
+                return infos.stream().map(info -> new TopicPartition(topic, info.partition())).toList();
+            }
+            LOG.infof("waiting for topic %s", topic);
+            sleep(Duration.ofSeconds(1));
+        }
+        throw new WakeupException();
+    }
+
+    private KafkaConsumer<String, byte[]> newConsumer() {
+        Properties config = new Properties();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "kvmesh-index-follower");
+        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

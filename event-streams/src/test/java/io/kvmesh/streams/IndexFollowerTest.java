@@ -1,0 +1,111 @@
+package io.kvmesh.streams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.kvmesh.kafka.broker.KafkaBroker;
+import io.kvmesh.kafka.broker.junit.KafkaBrokerExtension;
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.BlockStored;
+import io.kvmesh.prefix.events.BlockUsage;
+import io.kvmesh.prefix.events.KvEventBatch;
+import io.kvmesh.prefix.events.Medium;
+import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.prefix.events.PoolTopics;
+import io.kvmesh.prefix.index.LivePods;
+import io.kvmesh.prefix.index.PodMatch;
+import io.kvmesh.prefix.index.PrefixIndex;
+
+/** Publisher → cache-index follower with snapshot writer → a router follower bootstrapping from kv-index, on a real broker. */
+@ExtendWith(KafkaBrokerExtension.class)
+class IndexFollowerTest {
+
+    private final BlockHasher hasher = new BlockHasher("m", "", 4);
+
+    private static PodStatus status(String pod) {
+        return new PodStatus(pod, 1, "127.0.0.1:1", "m", 4, true, 0, 0, 0, new BlockUsage(0, 8), new BlockUsage(0, 0),
+                0, 0, System.currentTimeMillis());
+    }
+
+    private long[] store(PodEventPublisher publisher, String pod, long seq, int seed, int blocks) {
+        int[] tokens = new int[blocks * 4];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = seed + i;
+        }
+        long[] hashes = hasher.hashFullBlocks(tokens);
+        publisher.publish(new KvEventBatch(pod, 1, seq, 0, List.of(new BlockStored(hashes, null, tokens, 4, Medium.DEVICE))));
+        return hashes;
+    }
+
+    @Test
+    void aReplicaBootstrappedFromSnapshotsAgreesWithTheIndexService(KafkaBroker broker) throws Exception {
+        StreamSettings settings = new StreamSettings(broker.bootstrapServers(), PoolTopics.forPool("test", "follower"), 3,
+                Duration.ofHours(1), true);
+        PoolTopicsAdmin.ensureTopics(settings);
+        PoolTopicsAdmin.ensureTopics(settings);
+
+        PrefixIndex serviceIndex = new PrefixIndex();
+        LivePods servicePods = new LivePods(serviceIndex, 60_000);
+        long[] a;
+        long[] b;
+        try (PodEventPublisher publisher = new PodEventPublisher(settings);
+             SnapshotWriter writer = new SnapshotWriter(settings, serviceIndex, Duration.ofMillis(100), Duration.ofMinutes(1));
+             IndexFollower service = new IndexFollower(settings, serviceIndex, servicePods, true, writer)) {
+            publisher.publish(status("a"));
+            publisher.publish(status("b"));
+            a = store(publisher, "a", 0, 100, 3);
+            b = store(publisher, "b", 0, 100, 2);
+            publishRaw(broker, settings.topics().kvEvents(), "b", "{not json".getBytes());
+            service.start();
+            assertThat(service.awaitCaughtUp(Duration.ofSeconds(30))).isTrue();
+            await(() -> serviceIndex.match(a).size() == 2 && writer.snapshotsWritten() >= 2);
+            assertThat(serviceIndex.match(a)).containsExactly(new PodMatch("a", 3, 3, 0), new PodMatch("b", 2, 2, 0));
+            await(() -> service.malformedRecords() == 1);
+
+            // A router replica started now: restores the snapshots, then tails from their offsets.
+            PrefixIndex replicaIndex = new PrefixIndex();
+            LivePods replicaPods = new LivePods(replicaIndex, 60_000);
+            try (IndexFollower replica = new IndexFollower(settings, replicaIndex, replicaPods, true, FollowerListener.NONE)) {
+                replica.start();
+                assertThat(replica.awaitCaughtUp(Duration.ofSeconds(30))).isTrue();
+                assertThat(replicaIndex.match(a)).isEqualTo(serviceIndex.match(a));
+                assertThat(replicaPods.live()).extracting(PodStatus::podId).containsExactlyInAnyOrder("a", "b");
+
+                long[] more = store(publisher, "a", 1, 5_000, 2);
+                await(() -> !replicaIndex.match(more).isEmpty() && !serviceIndex.match(more).isEmpty());
+
+                publisher.tombstone("a");
+                await(() -> replicaIndex.match(a).size() == 1 && serviceIndex.match(a).size() == 1);
+                assertThat(replicaIndex.match(b)).containsExactly(new PodMatch("b", 2, 2, 0));
+                assertThat(replicaPods.live()).extracting(PodStatus::podId).containsExactly("b");
+            }
+        }
+    }
+
+    private static void publishRaw(KafkaBroker broker, String topic, String key, byte[] value) {
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
+                Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()), new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(topic, key, value));
+        }
+    }
+
+    private static void await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition not reached in 20 s").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+}
