@@ -1,0 +1,153 @@
+package io.kvmesh.runtime.engine;
+
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+
+import io.kvmesh.runtime.kv.KvCacheManager;
+
+/**
+ * The serving loop: one thread that admits requests, asks the {@link Scheduler} for each iteration's work, runs it on
+ * the {@link ForwardBackend}, samples, streams tokens to each request's sink and retires finished requests. Requests
+ * arrive from any thread through {@link #submit}; everything else happens on the loop thread.
+ */
+public final class Engine implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Engine.class);
+
+    private final KvCacheManager kv;
+    private final Scheduler scheduler;
+    private final ForwardBackend backend;
+    private final int maxContextTokens;
+    private final LinkedBlockingQueue<SequenceState> submissions = new LinkedBlockingQueue<>();
+    private final Thread loop;
+    private volatile boolean running = true;
+    private volatile EngineStats stats;
+    private long promptTokens;
+    private long generatedTokens;
+    private long finished;
+
+    public Engine(KvCacheManager kv, Scheduler scheduler, ForwardBackend backend, int maxContextTokens) {
+        this.kv = kv;
+        this.scheduler = scheduler;
+        this.backend = backend;
+        this.maxContextTokens = Math.min(maxContextTokens, kv.pool().totalBlocks() * kv.pool().blockSize());
+        this.stats = snapshot();
+        this.loop = Thread.ofPlatform().name("kvmesh-engine").unstarted(this::run);
+    }
+
+    public void start() {
+        loop.start();
+    }
+
+    /** Longest prompt plus completion the engine accepts: the configured context, capped by the KV pool's size. */
+    public int maxContextTokens() {
+        return maxContextTokens;
+    }
+
+    /** Queues a request; the returned handle cancels it. Throws when it can never fit. */
+    public Handle submit(GenerationRequest request) {
+        long needed = (long) request.promptTokens().length + request.maxTokens();
+        if (needed > maxContextTokens) {
+            throw new IllegalArgumentException("This model's maximum context length is " + maxContextTokens
+                    + " tokens. However, you requested " + needed + " tokens (" + request.promptTokens().length
+                    + " in the messages, " + request.maxTokens() + " in the completion).");
+        }
+        SequenceState sequence = new SequenceState(request);
+        submissions.add(sequence);
+        return () -> sequence.cancelled = true;
+    }
+
+    /** Cancels a submitted request (for example when its client went away). */
+    @FunctionalInterface
+    public interface Handle {
+        void cancel();
+    }
+
+    public EngineStats stats() {
+        return stats;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        loop.interrupt();
+        try {
+            loop.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        while (running) {
+            try {
+                iterate();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.error("engine iteration failed", e);
+            }
+        }
+    }
+
+    private void iterate() throws InterruptedException {
+        if (scheduler.isIdle()) {
+            SequenceState first = submissions.poll(50, TimeUnit.MILLISECONDS);
+            if (first != null) {
+                admit(first);
+            }
+        }
+        for (SequenceState next = submissions.poll(); next != null; next = submissions.poll()) {
+            admit(next);
+        }
+        for (SequenceState cancelled : scheduler.removeCancelled()) {
+            complete(cancelled, FinishReason.ABORT);
+        }
+        List<ScheduledChunk> chunks = scheduler.schedule();
+        stats = snapshot();
+        if (chunks.isEmpty()) {
+            return;
+        }
+        backend.forward(chunks);
+        for (ScheduledChunk chunk : chunks) {
+            SequenceState sequence = chunk.sequence();
+            kv.markComputed(sequence.kv, sequence.kv.computedTokens() + chunk.tokens());
+            if (sequence.kv.computedTokens() < sequence.kv.tokenCount()) {
+                continue;
+            }
+            int token = backend.sampleNext(sequence);
+            sequence.generated++;
+            generatedTokens++;
+            sequence.request.sink().onToken(token);
+            if (token == backend.eosToken()) {
+                complete(sequence, FinishReason.STOP);
+            } else if (sequence.generated >= sequence.request.maxTokens()) {
+                complete(sequence, FinishReason.LENGTH);
+            } else if (!scheduler.append(sequence, token)) {
+                LOG.debugf("request %s preempted: KV blocks ran out", sequence.id());
+            }
+        }
+        stats = snapshot();
+    }
+
+    private void admit(SequenceState sequence) {
+        promptTokens += sequence.promptLength();
+        scheduler.add(sequence);
+    }
+
+    private void complete(SequenceState sequence, FinishReason reason) {
+        scheduler.finish(sequence);
+        finished++;
+        sequence.request.sink().onFinish(reason, sequence.promptLength(), sequence.generated,
+                Math.max(0, sequence.cachedPromptTokens));
+    }
+
+    private EngineStats snapshot() {
+        return new EngineStats(scheduler.runningCount(), scheduler.waitingCount() + submissions.size(),
+                kv.pool().usedBlocks(), kv.pool().totalBlocks(), kv.queryTokens(), kv.hitTokens(), promptTokens,
+                generatedTokens, finished, scheduler.preemptions());
+    }
+}

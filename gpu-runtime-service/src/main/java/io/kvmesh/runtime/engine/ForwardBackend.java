@@ -1,0 +1,16 @@
+package io.kvmesh.runtime.engine;
+
+import java.util.List;
+
+/** The arithmetic of one iteration: {@code cpu}, {@code cuda}, or the {@code sim} cost model. */
+public interface ForwardBackend {
+
+    /** Computes the KV of the scheduled tokens (writing them into the sequences' blocks). */
+    void forward(List<ScheduledChunk> chunks);
+
+    /** The next token of a sequence whose tokens are all computed. */
+    int sampleNext(SequenceState sequence);
+
+    /** The end-of-sequence token, or -1 when the backend never emits one. */
+    int eosToken();
+}

@@ -1,0 +1,138 @@
+package io.kvmesh.runtime.engine;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+import io.kvmesh.runtime.kv.KvCacheManager;
+import io.kvmesh.runtime.kv.SequenceBlocks;
+
+/**
+ * Continuous batching: which sequences run in the next iteration, within a token budget. Running sequences go first
+ * (decodes need one token, prefills continue in chunks); then waiting sequences are admitted in arrival order while
+ * blocks, budget and the running limit allow, their prompts chunked into what budget is left. When a sequence cannot
+ * grow, the newest running sequence is preempted (its blocks released, recomputed later from the prefix cache).
+ * Never touches physical blocks itself: that is {@link KvCacheManager}'s job. Not thread-safe: the engine thread's.
+ */
+public final class Scheduler {
+
+    private final KvCacheManager kv;
+    private final int tokenBudget;
+    private final int maxRunning;
+    private final Deque<SequenceState> waiting = new ArrayDeque<>();
+    private final List<SequenceState> running = new ArrayList<>();
+    private long preemptions;
+
+    public Scheduler(KvCacheManager kv, int tokenBudget, int maxRunning) {
+        if (tokenBudget < 1 || maxRunning < 1) {
+            throw new IllegalArgumentException("token budget and running limit must be positive");
+        }
+        this.kv = kv;
+        this.tokenBudget = tokenBudget;
+        this.maxRunning = maxRunning;
+    }
+
+    public void add(SequenceState sequence) {
+        waiting.addLast(sequence);
+    }
+
+    public int runningCount() {
+        return running.size();
+    }
+
+    public int waitingCount() {
+        return waiting.size();
+    }
+
+    public long preemptions() {
+        return preemptions;
+    }
+
+    public boolean isIdle() {
+        return running.isEmpty() && waiting.isEmpty();
+    }
+
+    /** The next iteration's work; empty when nothing can run. */
+    public List<ScheduledChunk> schedule() {
+        int budget = tokenBudget;
+        List<ScheduledChunk> chunks = new ArrayList<>();
+        for (SequenceState sequence : running) {
+            if (budget == 0) {
+                break;
+            }
+            budget -= plan(sequence, budget, chunks);
+        }
+        while (budget > 0 && running.size() < maxRunning && !waiting.isEmpty()) {
+            SequenceState next = waiting.peekFirst();
+            SequenceBlocks blocks = kv.admit(next.id(), next.tokens.toIntArray());
+            if (blocks == null) {
+                break;
+            }
+            waiting.pollFirst();
+            next.kv = blocks;
+            if (next.cachedPromptTokens < 0) {
+                next.cachedPromptTokens = blocks.cachedPromptTokens();
+            }
+            running.add(next);
+            budget -= plan(next, budget, chunks);
+        }
+        return chunks;
+    }
+
+    private static int plan(SequenceState sequence, int budget, List<ScheduledChunk> chunks) {
+        int uncomputed = sequence.kv.tokenCount() - sequence.kv.computedTokens();
+        int tokens = Math.min(uncomputed, budget);
+        if (tokens > 0) {
+            chunks.add(new ScheduledChunk(sequence, tokens, !sequence.inDecode()));
+        }
+        return tokens;
+    }
+
+    /**
+     * Appends a sampled token to a running sequence, preempting newer sequences while no block is free. Returns false
+     * when the sequence had to preempt itself (it then waits, its token kept for recomputation).
+     */
+    public boolean append(SequenceState sequence, int token) {
+        sequence.tokens.add(token);
+        while (!kv.append(sequence.kv, token)) {
+            SequenceState victim = running.getLast();
+            preempt(victim);
+            if (victim == sequence) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Removes a finished or cancelled sequence and frees its blocks. */
+    public void finish(SequenceState sequence) {
+        if (running.remove(sequence)) {
+            kv.release(sequence.kv);
+            sequence.kv = null;
+        } else {
+            waiting.remove(sequence);
+        }
+    }
+
+    /** Sequences (running or waiting) that were cancelled, removed and returned. */
+    public List<SequenceState> removeCancelled() {
+        List<SequenceState> cancelled = new ArrayList<>();
+        for (SequenceState sequence : List.copyOf(running)) {
+            if (sequence.cancelled) {
+                finish(sequence);
+                cancelled.add(sequence);
+            }
+        }
+        waiting.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
+        return cancelled;
+    }
+
+    private void preempt(SequenceState victim) {
+        running.remove(victim);
+        kv.release(victim.kv);
+        victim.kv = null;
+        waiting.addFirst(victim);
+        preemptions++;
+    }
+}

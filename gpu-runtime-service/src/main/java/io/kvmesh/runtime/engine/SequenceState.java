@@ -1,0 +1,50 @@
+package io.kvmesh.runtime.engine;
+
+import it.unimi.dsi.fastutil.ints.IntArrayList;
+
+import io.kvmesh.runtime.kv.SequenceBlocks;
+
+/**
+ * A request inside the engine: all its tokens so far (prompt then generated, kept here so a preempted sequence can be
+ * admitted again with everything it had), its KV blocks while admitted, and its counters.
+ */
+public final class SequenceState {
+
+    final GenerationRequest request;
+    final IntArrayList tokens;
+    SequenceBlocks kv;
+    int generated;
+    int cachedPromptTokens = -1;
+    volatile boolean cancelled;
+
+    SequenceState(GenerationRequest request) {
+        this.request = request;
+        this.tokens = new IntArrayList(request.promptTokens());
+    }
+
+    public String id() {
+        return request.id();
+    }
+
+    /** The sequence's KV blocks, or null while it waits. */
+    public SequenceBlocks kv() {
+        return kv;
+    }
+
+    public int promptLength() {
+        return request.promptTokens().length;
+    }
+
+    public int tokenCount() {
+        return tokens.size();
+    }
+
+    public int token(int position) {
+        return tokens.getInt(position);
+    }
+
+    /** Whether every prompt token's KV is written (the sequence is decoding). */
+    public boolean inDecode() {
+        return kv != null && kv.computedTokens() >= promptLength();
+    }
+}

@@ -1,0 +1,10 @@
+package io.kvmesh.runtime.engine;
+
+/** Receives one request's output on the engine thread; implementations must not block. */
+public interface TokenSink {
+
+    void onToken(int tokenId);
+
+    /** The request ended; {@code cachedPromptTokens} were served from the prefix cache. */
+    void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens);
+}

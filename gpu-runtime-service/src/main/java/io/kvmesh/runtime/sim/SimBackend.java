@@ -1,0 +1,58 @@
+package io.kvmesh.runtime.sim;
+
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+import io.kvmesh.model.tokenizer.ByteTokenizer;
+import io.kvmesh.runtime.engine.ForwardBackend;
+import io.kvmesh.runtime.engine.ScheduledChunk;
+import io.kvmesh.runtime.engine.SequenceState;
+
+/**
+ * The {@code sim} backend: no arithmetic. An iteration takes the time {@link SimCostModel} gives it, so time to first
+ * token really depends on how much of the prompt was cached; the next token is a deterministic function of the
+ * sequence so far (lowercase letters and spaces of the byte tokenizer), and it never emits end-of-sequence.
+ */
+public final class SimBackend implements ForwardBackend {
+
+    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+
+    private final SimCostModel cost;
+
+    public SimBackend(SimCostModel cost) {
+        this.cost = cost;
+    }
+
+    @Override
+    public void forward(List<ScheduledChunk> chunks) {
+        int prefill = 0;
+        int decoding = 0;
+        for (ScheduledChunk chunk : chunks) {
+            if (chunk.prefill()) {
+                prefill += chunk.tokens();
+            } else {
+                decoding++;
+            }
+        }
+        long nanos = cost.iterationNanos(prefill, decoding);
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+        }
+    }
+
+    @Override
+    public int sampleNext(SequenceState sequence) {
+        long state = sequence.tokenCount() * GOLDEN;
+        for (int i = Math.max(0, sequence.tokenCount() - 8); i < sequence.tokenCount(); i++) {
+            state = Long.rotateLeft(state ^ sequence.token(i) * GOLDEN, 23) * GOLDEN;
+        }
+        int pick = (int) Long.remainderUnsigned(state ^ (state >>> 29), 32);
+        return ByteTokenizer.byteToken(pick < 26 ? 'a' + pick : ' ');
+    }
+
+    @Override
+    public int eosToken() {
+        return -1;
+    }
+}

@@ -1,0 +1,39 @@
+package io.kvmesh.openai;
+
+import java.util.List;
+
+import io.kvmesh.model.chat.ChatMessage;
+
+/**
+ * A validated {@code /v1/completions} or {@code /v1/chat/completions} request, reduced to what serving needs.
+ * Exactly one of {@code prompt}, {@code promptTokens} (completions given token ids) and {@code messages} is set.
+ * {@code user} is OpenAI's end-user id (the session key for paused tool calls later).
+ */
+public record InferenceRequest(
+        Kind kind,
+        String model,
+        String prompt,
+        int[] promptTokens,
+        List<ChatMessage> messages,
+        int maxTokens,
+        boolean stream,
+        boolean includeUsage,
+        double temperature,
+        Long seed,
+        String user) {
+
+    public enum Kind {
+        COMPLETION("/v1/completions"),
+        CHAT("/v1/chat/completions");
+
+        private final String path;
+
+        Kind(String path) {
+            this.path = path;
+        }
+
+        public String path() {
+            return path;
+        }
+    }
+}

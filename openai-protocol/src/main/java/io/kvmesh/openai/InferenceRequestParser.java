@@ -1,0 +1,214 @@
+package io.kvmesh.openai;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.kvmesh.model.chat.ChatMessage;
+
+/**
+ * Parses and validates an OpenAI request body. Every refusal is an {@link OpenAiException} with a 400 naming the
+ * parameter, never a stack trace. Unknown fields are accepted and ignored, as OpenAI-compatible servers do.
+ */
+public final class InferenceRequestParser {
+
+    /** Largest {@code max_tokens} accepted. */
+    public static final int MAX_TOKENS_LIMIT = 1 << 20;
+    public static final int DEFAULT_COMPLETION_MAX_TOKENS = 16;
+    public static final int DEFAULT_CHAT_MAX_TOKENS = 256;
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    private final ObjectMapper json = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    public InferenceRequest parse(InferenceRequest.Kind kind, byte[] body) {
+        JsonNode root = readJson(body);
+        if (!root.isObject()) {
+            throw invalid("The request body must be a JSON object.", null);
+        }
+        String model = text(root, "model", true);
+        String prompt = null;
+        int[] promptTokens = null;
+        List<ChatMessage> messages = null;
+        if (kind == InferenceRequest.Kind.COMPLETION) {
+            JsonNode value = root.get("prompt");
+            if (value == null || value.isNull()) {
+                throw invalid("'prompt' is a required property.", "prompt");
+            }
+            if (value.isTextual()) {
+                prompt = value.textValue();
+            } else if (value.isArray() && value.size() == 1 && value.get(0).isTextual()) {
+                prompt = value.get(0).textValue();
+            } else if (value.isArray() && !value.isEmpty() && allIntegers(value)) {
+                promptTokens = new int[value.size()];
+                for (int i = 0; i < promptTokens.length; i++) {
+                    long id = value.get(i).longValue();
+                    if (id < 0 || id > Integer.MAX_VALUE) {
+                        throw invalid("'prompt' token ids must be non-negative integers.", "prompt");
+                    }
+                    promptTokens[i] = (int) id;
+                }
+            } else {
+                throw invalid("'prompt' must be a string, an array of one string, or an array of token ids.", "prompt");
+            }
+        } else {
+            messages = messages(root.get("messages"));
+        }
+        int defaultMax = kind == InferenceRequest.Kind.CHAT ? DEFAULT_CHAT_MAX_TOKENS : DEFAULT_COMPLETION_MAX_TOKENS;
+        String maxName = root.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        int maxTokens = (int) integer(root, maxName, 1, MAX_TOKENS_LIMIT, defaultMax);
+        boolean stream = bool(root, "stream", false);
+        boolean includeUsage = false;
+        JsonNode streamOptions = root.get("stream_options");
+        if (streamOptions != null && !streamOptions.isNull()) {
+            if (!streamOptions.isObject()) {
+                throw invalid("'stream_options' must be an object.", "stream_options");
+            }
+            includeUsage = bool(streamOptions, "include_usage", false);
+        }
+        long n = integer(root, "n", 1, Integer.MAX_VALUE, 1);
+        if (n != 1) {
+            throw invalid("Only n = 1 is supported.", "n");
+        }
+        double temperature = number(root, "temperature", 0.0, 2.0, 1.0);
+        JsonNode seedNode = root.get("seed");
+        Long seed = seedNode == null || seedNode.isNull() ? null : integer(root, "seed", Long.MIN_VALUE, Long.MAX_VALUE, 0);
+        String user = text(root, "user", false);
+        return new InferenceRequest(kind, model, prompt, promptTokens, messages, maxTokens, stream, includeUsage,
+                temperature, seed, user);
+    }
+
+    private JsonNode readJson(byte[] body) {
+        if (body == null || body.length == 0) {
+            throw invalid("The request body is empty; expected a JSON object.", null);
+        }
+        try {
+            return json.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw invalid("The request body is not valid JSON: " + e.getOriginalMessage(), null);
+        } catch (IOException e) {
+            throw invalid("The request body could not be read.", null);
+        }
+    }
+
+    private static List<ChatMessage> messages(JsonNode value) {
+        if (value == null || value.isNull()) {
+            throw invalid("'messages' is a required property.", "messages");
+        }
+        if (!value.isArray() || value.isEmpty()) {
+            throw invalid("'messages' must be a non-empty array.", "messages");
+        }
+        List<ChatMessage> messages = new ArrayList<>(value.size());
+        for (int i = 0; i < value.size(); i++) {
+            JsonNode message = value.get(i);
+            String at = "messages[" + i + "]";
+            if (!message.isObject()) {
+                throw invalid("'" + at + "' must be an object.", at);
+            }
+            JsonNode role = message.get("role");
+            if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
+                throw invalid("'" + at + ".role' must be one of " + ROLES + ".", at + ".role");
+            }
+            messages.add(new ChatMessage(role.textValue(), content(message.get("content"), at + ".content")));
+        }
+        return messages;
+    }
+
+    /** A string, or an array of {@code {"type":"text","text":…}} parts, joined. */
+    private static String content(JsonNode value, String at) {
+        if (value == null || value.isNull()) {
+            return "";
+        }
+        if (value.isTextual()) {
+            return value.textValue();
+        }
+        if (value.isArray()) {
+            StringBuilder text = new StringBuilder();
+            for (JsonNode part : value) {
+                JsonNode partText = part.get("text");
+                if (!part.isObject() || !"text".equals(part.path("type").asText()) || partText == null || !partText.isTextual()) {
+                    throw invalid("'" + at + "' parts must be {\"type\": \"text\", \"text\": string}; other part types are not supported.", at);
+                }
+                text.append(partText.textValue());
+            }
+            return text.toString();
+        }
+        throw invalid("'" + at + "' must be a string or an array of text parts.", at);
+    }
+
+    private static boolean allIntegers(JsonNode array) {
+        for (JsonNode element : array) {
+            if (!element.isIntegralNumber()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String text(JsonNode object, String name, boolean required) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            if (required) {
+                throw invalid("'" + name + "' is a required property.", name);
+            }
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw invalid("'" + name + "' must be a string.", name);
+        }
+        return value.textValue();
+    }
+
+    private static long integer(JsonNode object, String name, long min, long max, long fallback) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw invalid("'" + name + "' must be an integer.", name);
+        }
+        long number = value.longValue();
+        if (number < min || number > max) {
+            throw invalid("'" + name + "' must be between " + min + " and " + max + ", got " + number + ".", name);
+        }
+        return number;
+    }
+
+    private static double number(JsonNode object, String name, double min, double max, double fallback) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        if (!value.isNumber()) {
+            throw invalid("'" + name + "' must be a number.", name);
+        }
+        double number = value.doubleValue();
+        if (!(number >= min && number <= max)) {
+            throw invalid("'" + name + "' must be between " + min + " and " + max + ".", name);
+        }
+        return number;
+    }
+
+    private static boolean bool(JsonNode object, String name, boolean fallback) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        if (!value.isBoolean()) {
+            throw invalid("'" + name + "' must be a boolean.", name);
+        }
+        return value.booleanValue();
+    }
+
+    private static OpenAiException invalid(String message, String param) {
+        return new OpenAiException(OpenAiError.invalidRequest(message, param));
+    }
+}
