@@ -24,8 +24,8 @@ public record OpenAiError(int status, String message, String type, String param,
         return new OpenAiError(405, "Method " + method + " is not allowed on " + path, "invalid_request_error", null, "method_not_allowed");
     }
 
-    public static OpenAiError tooLarge(long limit) {
-        return new OpenAiError(413, "Request body larger than " + limit + " bytes", "invalid_request_error", null, "request_too_large");
+    public static OpenAiError tooLarge() {
+        return new OpenAiError(413, "The request body is too large.", "invalid_request_error", null, "request_too_large");
     }
 
     public static OpenAiError unavailable(String message) {

@@ -33,7 +33,7 @@ final class BrokerClasspath {
             if (!Files.isRegularFile(jar)) {
                 throw new IllegalStateException("Kafka server jar " + jar + " is missing from the local Maven repository "
                         + repository + "; build once with ./mvnw -pl kafka-broker -am install -DskipTests"
-                        + " or point -Dkvmesh.maven.repo at the repository the build used");
+                        + " or point -Dio.kvmesh.maven-repo at the repository the build used");
             }
             entries.add(jar.toString());
         }
@@ -41,9 +41,9 @@ final class BrokerClasspath {
         return String.join(java.io.File.pathSeparator, entries);
     }
 
-    /** -Dkvmesh.maven.repo (set by the build for tests), then -Dmaven.repo.local, then ~/.m2/repository. */
+    /** -Dio.kvmesh.maven-repo (set by the build for tests), then -Dmaven.repo.local, then ~/.m2/repository. */
     static Path localRepository() {
-        String configured = System.getProperty("kvmesh.maven.repo", System.getProperty("maven.repo.local"));
+        String configured = System.getProperty("io.kvmesh.maven-repo", System.getProperty("maven.repo.local"));
         if (configured != null && !configured.isBlank()) {
             return Path.of(configured);
         }

@@ -72,7 +72,7 @@ class KafkaBrokerTest {
         // A launcher JVM that starts a broker, prints its pid, then is killed with SIGKILL: no orphan may remain.
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process launcher = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "-Dkvmesh.maven.repo=" + BrokerClasspath.localRepository(),
+                "-Dio.kvmesh.maven-repo=" + BrokerClasspath.localRepository(),
                 OrphanLauncher.class.getName())
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();

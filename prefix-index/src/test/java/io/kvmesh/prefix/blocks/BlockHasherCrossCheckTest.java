@@ -23,7 +23,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * Differential test against the independent Python implementation (python3-xxhash) on random input: random model
  * ids and salts (with non-ASCII text), block sizes, token ids across the whole 32-bit range, partial blocks.
  *
- * <p>{@code ./kvmesh test} installs python3-xxhash and sets {@code -Dkvmesh.reference-tools=required}, so there
+ * <p>{@code ./kvmesh test} installs python3-xxhash and sets {@code -Dio.kvmesh.reference-tools=required}, so there
  * this test fails rather than skips when the reference is missing. A bare {@code ./mvnw verify} on a machine
  * without it skips with that reason.
  */
@@ -57,7 +57,7 @@ class BlockHasherCrossCheckTest {
         boolean available = Files.isExecutable(Path.of(PYTHON))
                 && new ProcessBuilder(PYTHON, "-c", "import xxhash").start().waitFor() == 0;
         String why = "python3-xxhash (Debian package) is not installed; ./kvmesh test installs it";
-        if ("required".equals(System.getProperty("kvmesh.reference-tools"))) {
+        if ("required".equals(System.getProperty("io.kvmesh.reference-tools"))) {
             assertThat(available).as(why).isTrue();
         } else {
             assumeTrue(available, why);

@@ -1,0 +1,144 @@
+package io.kvmesh.runtime.api;
+
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.kvmesh.openai.CompletionJson;
+import io.kvmesh.openai.InferenceRequest;
+import io.kvmesh.openai.InferenceRequestParser;
+import io.kvmesh.openai.OpenAiError;
+import io.kvmesh.openai.OpenAiException;
+import io.kvmesh.openai.PromptEncoder;
+import io.kvmesh.openai.Usage;
+import io.kvmesh.openai.vertx.ErrorResponses;
+import io.kvmesh.runtime.app.RuntimePod;
+import io.kvmesh.runtime.engine.Engine;
+import io.kvmesh.runtime.engine.FinishReason;
+import io.kvmesh.runtime.engine.GenerationRequest;
+import io.kvmesh.runtime.engine.TokenSink;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+/**
+ * The pod's OpenAI-compatible API: {@code POST /v1/completions}, {@code POST /v1/chat/completions} (both streaming as
+ * server-sent events ending in {@code data: [DONE]} when {@code stream} is true) and {@code GET /v1/models}. A thin
+ * adapter: parsing is {@link InferenceRequestParser}'s, serving the {@link Engine}'s. Every refusal is an OpenAI-style
+ * JSON error.
+ */
+@ApplicationScoped
+public class OpenAiRoutes {
+
+    private final RuntimePod pod;
+    private final InferenceRequestParser parser = new InferenceRequestParser();
+
+    OpenAiRoutes(RuntimePod pod) {
+        this.pod = pod;
+    }
+
+    void install(@Observes Router router) {
+        router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(pod.maxBodyBytes()));
+        router.post("/v1/completions").handler(ctx -> serve(ctx, InferenceRequest.Kind.COMPLETION));
+        router.post("/v1/chat/completions").handler(ctx -> serve(ctx, InferenceRequest.Kind.CHAT));
+        router.get("/v1/models").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+                .end(CompletionJson.models(List.of(pod.modelId()), pod.startedAtSeconds())));
+        router.route("/v1/*").handler(ctx -> ErrorResponses.send(ctx, OpenAiError.notFound(ctx.request().path())));
+        router.route("/v1/*").failureHandler(ErrorResponses::fromFailure);
+    }
+
+    private void serve(RoutingContext ctx, InferenceRequest.Kind kind) {
+        InferenceRequest request;
+        try {
+            request = parser.parse(kind, ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
+            if (!request.model().equals(pod.modelId())) {
+                throw new OpenAiException(OpenAiError.modelNotFound(request.model()));
+            }
+        } catch (OpenAiException e) {
+            ErrorResponses.send(ctx, e.error());
+            return;
+        }
+        if (!pod.isReady()) {
+            ErrorResponses.send(ctx, OpenAiError.unavailable("The pod is not ready."));
+            return;
+        }
+        String id = (kind == InferenceRequest.Kind.CHAT ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        Output output = new Output(ctx.response(), request, id, pod);
+        int[] prompt = PromptEncoder.tokens(request, pod.tokenizer());
+        try {
+            Engine.Handle handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), output));
+            ctx.response().closeHandler(closed -> handle.cancel());
+        } catch (IllegalArgumentException e) {
+            ErrorResponses.send(ctx, OpenAiError.invalidRequest(e.getMessage(), "max_tokens"));
+            return;
+        }
+        output.begin();
+    }
+
+    /** Streams or collects one request's tokens into its HTTP response. Called on the engine thread. */
+    private static final class Output implements TokenSink {
+        private final HttpServerResponse response;
+        private final InferenceRequest request;
+        private final String id;
+        private final RuntimePod pod;
+        private final long created = System.currentTimeMillis() / 1000;
+        private final StringBuilder text = new StringBuilder();
+        private boolean first = true;
+
+        Output(HttpServerResponse response, InferenceRequest request, String id, RuntimePod pod) {
+            this.response = response;
+            this.request = request;
+            this.id = id;
+            this.pod = pod;
+        }
+
+        void begin() {
+            response.putHeader("x-kvmesh-pod", pod.podId());
+            if (request.stream()) {
+                response.setChunked(true);
+                response.putHeader("content-type", "text/event-stream");
+                response.putHeader("cache-control", "no-cache");
+                // Send the headers now, so a router sees the first byte before the first token.
+                response.write("");
+            }
+        }
+
+        @Override
+        public void onToken(int tokenId) {
+            String delta = pod.tokenizer().decode(new int[] {tokenId});
+            if (request.stream()) {
+                if (!response.closed()) {
+                    response.write(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), delta, first, null)));
+                }
+                first = false;
+            } else {
+                text.append(delta);
+            }
+        }
+
+        @Override
+        public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
+            if (response.closed()) {
+                return;
+            }
+            Usage usage = new Usage(promptTokens, completionTokens, cachedPromptTokens);
+            if (request.stream()) {
+                StringBuilder tail = new StringBuilder(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, reason.openAiName())));
+                if (request.includeUsage()) {
+                    tail.append(event(CompletionJson.usageChunk(request.kind(), id, created, pod.modelId(), usage)));
+                }
+                response.end(tail.append("data: [DONE]\n\n").toString());
+            } else {
+                response.putHeader("content-type", "application/json")
+                        .end(CompletionJson.response(request.kind(), id, created, pod.modelId(), text.toString(), reason.openAiName(), usage));
+            }
+        }
+
+        private static String event(String json) {
+            return "data: " + json + "\n\n";
+        }
+    }
+}

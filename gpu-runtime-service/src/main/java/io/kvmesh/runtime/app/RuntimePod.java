@@ -1,0 +1,172 @@
+package io.kvmesh.runtime.app;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.net.UnknownHostException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import io.kvmesh.model.tokenizer.ByteTokenizer;
+import io.kvmesh.model.tokenizer.Tokenizer;
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.BlockUsage;
+import io.kvmesh.prefix.events.Medium;
+import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.prefix.events.PoolTopics;
+import io.kvmesh.runtime.engine.Engine;
+import io.kvmesh.runtime.engine.EngineStats;
+import io.kvmesh.runtime.engine.Scheduler;
+import io.kvmesh.runtime.kv.BlockPool;
+import io.kvmesh.runtime.kv.KvCacheManager;
+import io.kvmesh.runtime.kv.KvEventRecorder;
+import io.kvmesh.runtime.sim.SimBackend;
+import io.kvmesh.runtime.sim.SimCostModel;
+import io.kvmesh.streams.PodEventPublisher;
+import io.kvmesh.streams.PoolTopicsAdmin;
+import io.kvmesh.streams.StreamSettings;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * Wires one runtime pod: the engine with its block pool, the KV event recorder, and the Kafka publisher that sends
+ * event batches and heartbeats (a new epoch per start; a status tombstone on clean shutdown).
+ */
+@ApplicationScoped
+public class RuntimePod {
+
+    private static final Logger LOG = Logger.getLogger(RuntimePod.class);
+
+    private final RuntimeSettings settings;
+    private final int httpPort;
+    private final long epoch = System.currentTimeMillis();
+    private final Tokenizer tokenizer = new ByteTokenizer();
+    private String podId;
+    private String address;
+    private KvEventRecorder recorder;
+    private Engine engine;
+    private PodEventPublisher publisher;
+    private ScheduledExecutorService timers;
+    private volatile boolean ready;
+    private long lastGenerated;
+    private long lastStatusNanos = System.nanoTime();
+
+    RuntimePod(RuntimeSettings settings, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.settings = settings;
+        this.httpPort = httpPort;
+    }
+
+    void start(@Observes StartupEvent startup) {
+        if (!settings.backend().equals("sim")) {
+            throw new IllegalStateException("kvmesh.backend=" + settings.backend() + " is not available yet; use sim");
+        }
+        podId = settings.podId().orElseGet(() -> hostName() + "-" + httpPort);
+        address = settings.advertisedAddress().orElse("127.0.0.1:" + httpPort);
+        recorder = new KvEventRecorder(podId, epoch, settings.blockSize(), Medium.DEVICE);
+        BlockHasher hasher = new BlockHasher(settings.modelId(), settings.cacheSalt().orElse(""), settings.blockSize());
+        KvCacheManager kv = new KvCacheManager(new BlockPool(settings.kvBlocks(), settings.blockSize(), recorder), hasher);
+        RuntimeSettings.Sim sim = settings.sim();
+        engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning()),
+                new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
+                        Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000))),
+                settings.maxContextTokens());
+        engine.start();
+
+        RuntimeSettings.Kafka kafka = settings.kafka();
+        StreamSettings streams = new StreamSettings(kafka.bootstrapServers(), new PoolTopics(kafka.topicPrefix()),
+                kafka.partitions(), kafka.eventRetention(), kafka.createTopics());
+        if (streams.createTopics()) {
+            PoolTopicsAdmin.ensureTopics(streams);
+        }
+        publisher = new PodEventPublisher(streams);
+        ready = true;
+        publishStatus();
+        timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("kvmesh-publisher").daemon().factory());
+        timers.scheduleWithFixedDelay(this::publishEvents, kafka.eventInterval().toMillis(), kafka.eventInterval().toMillis(), TimeUnit.MILLISECONDS);
+        timers.scheduleAtFixedRate(this::publishStatus, kafka.statusInterval().toMillis(), kafka.statusInterval().toMillis(), TimeUnit.MILLISECONDS);
+        LOG.infof("pod %s (epoch %d) serves %s at %s: %d KV blocks of %d tokens, backend %s, Kafka %s, topics %s.*",
+                podId, epoch, settings.modelId(), address, settings.kvBlocks(), settings.blockSize(), settings.backend(),
+                kafka.bootstrapServers(), kafka.topicPrefix());
+    }
+
+    void stop(@Observes ShutdownEvent shutdown) {
+        ready = false;
+        if (timers != null) {
+            timers.shutdownNow();
+        }
+        if (engine != null) {
+            engine.close();
+        }
+        if (publisher != null) {
+            publishEvents();
+            publisher.tombstone(podId);
+            publisher.close();
+        }
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public String modelId() {
+        return settings.modelId();
+    }
+
+    public String podId() {
+        return podId;
+    }
+
+    public long maxBodyBytes() {
+        return settings.maxBodyBytes();
+    }
+
+    public long startedAtSeconds() {
+        return epoch / 1000;
+    }
+
+    public boolean isReady() {
+        return ready;
+    }
+
+    private void publishEvents() {
+        try {
+            recorder.drain(System.currentTimeMillis()).ifPresent(publisher::publish);
+        } catch (RuntimeException e) {
+            LOG.warnf("publishing KV events failed: %s", e.getMessage());
+        }
+    }
+
+    private void publishStatus() {
+        try {
+            EngineStats stats = engine.stats();
+            long now = System.nanoTime();
+            double seconds = Math.max(1e-3, (now - lastStatusNanos) / 1e9);
+            double tokensPerSecond = (stats.generatedTokens() - lastGenerated) / seconds;
+            lastGenerated = stats.generatedTokens();
+            lastStatusNanos = now;
+            publisher.publish(new PodStatus(podId, epoch, address, settings.modelId(), settings.blockSize(), ready,
+                    stats.running(), stats.waiting(), 0, new BlockUsage(stats.usedBlocks(), stats.totalBlocks()),
+                    new BlockUsage(0, 0), stats.prefixHitRate(), tokensPerSecond, System.currentTimeMillis()));
+        } catch (RuntimeException e) {
+            LOG.warnf("publishing pod status failed: %s", e.getMessage());
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "pod";
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package io.kvmesh.runtime.api;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.hasLength;
+import static org.hamcrest.Matchers.startsWith;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+import io.kvmesh.kafka.broker.quarkus.KafkaBrokerTestResource;
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.BlockStored;
+import io.kvmesh.prefix.events.EventCodec;
+import io.kvmesh.prefix.events.KvEvent;
+import io.kvmesh.prefix.events.KvEventBatch;
+import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.model.tokenizer.ByteTokenizer;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+
+@QuarkusTest
+@QuarkusTestResource(KafkaBrokerTestResource.class)
+class OpenAiApiTest {
+
+    private static final String SYSTEM = "You are a careful assistant. ".repeat(12);
+
+    private static String completion(String prompt, int maxTokens, boolean stream) {
+        return "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + prompt + "\",\"max_tokens\":" + maxTokens + ",\"stream\":" + stream + "}";
+    }
+
+    @Test
+    void completesAndReportsCachedTokensOnARepeatedPrefix() {
+        given().contentType(ContentType.JSON).body(completion(SYSTEM + "first question", 8, false))
+                .post("/v1/completions").then().statusCode(200)
+                .header("x-kvmesh-pod", startsWith(""))
+                .body("object", equalTo("text_completion"))
+                .body("choices[0].text", hasLength(8))
+                .body("choices[0].finish_reason", equalTo("length"))
+                .body("usage.completion_tokens", equalTo(8))
+                .body("usage.prompt_tokens_details.cached_tokens", equalTo(0));
+        given().contentType(ContentType.JSON).body(completion(SYSTEM + "second question", 8, false))
+                .post("/v1/completions").then().statusCode(200)
+                .body("usage.prompt_tokens_details.cached_tokens", greaterThanOrEqualTo(SYSTEM.length() - 16));
+    }
+
+    @Test
+    void streamsServerSentEventsEndingInDone() {
+        String body = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"kvmesh-sim\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":5,"
+                        + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}")
+                .post("/v1/chat/completions").then().statusCode(200)
+                .contentType(startsWith("text/event-stream")).extract().asString();
+        List<String> events = body.lines().filter(line -> !line.isEmpty()).toList();
+        assertThat(events).allMatch(line -> line.startsWith("data: "));
+        assertThat(events.getFirst()).contains("\"role\":\"assistant\"").contains("chat.completion.chunk");
+        assertThat(events.get(events.size() - 2)).contains("\"usage\"").contains("\"completion_tokens\":5");
+        assertThat(events.getLast()).isEqualTo("data: [DONE]");
+        assertThat(events.stream().filter(e -> e.contains("\"finish_reason\":\"length\""))).hasSize(1);
+    }
+
+    @Test
+    void badRequestsGetOpenAiErrors() {
+        assertError("{\"model\":\"kvmesh-sim\",", "/v1/completions", 400, null);
+        assertError("{\"model\":\"kvmesh-sim\"}", "/v1/completions", 400, "prompt");
+        assertError("{\"model\":\"kvmesh-sim\"}", "/v1/chat/completions", 400, "messages");
+        assertError(completion("x", 0, false), "/v1/completions", 400, "max_tokens");
+        assertError(completion("x", 100000, false), "/v1/completions", 400, "max_tokens");
+        assertError("{\"model\":\"gpt-9\",\"prompt\":\"x\"}", "/v1/completions", 404, "model");
+        given().get("/v1/nothing").then().statusCode(404).body("error.code", equalTo("not_found"));
+    }
+
+    @Test
+    void listsTheModelAndExportsVllmMetrics() {
+        given().get("/v1/models").then().statusCode(200).body("data[0].id", equalTo("kvmesh-sim"));
+        String metrics = given().get("/metrics").then().statusCode(200).extract().asString();
+        assertThat(metrics).contains("vllm:num_requests_running{model_name=\"kvmesh-sim\"}")
+                .contains("vllm:num_requests_waiting{")
+                .contains("vllm:kv_cache_usage_perc{")
+                .contains("vllm:prefix_cache_queries_total{")
+                .contains("vllm:prefix_cache_hits_total{");
+    }
+
+    @Test
+    void publishesTheBlocksItStoresAndItsStatusToKafka() {
+        String prompt = "Kafka sees what the block pool did. ".repeat(4);
+        given().contentType(ContentType.JSON).body(completion(prompt, 2, false)).post("/v1/completions").then().statusCode(200);
+        long[] expected = new BlockHasher("kvmesh-sim", "", 16).hashFullBlocks(new ByteTokenizer().encode(prompt, true));
+
+        String bootstrap = ConfigProvider.getConfig().getValue("kvmesh.kafka.bootstrap-servers", String.class);
+        EventCodec codec = new EventCodec();
+        List<Long> published = new ArrayList<>();
+        List<PodStatus> statuses = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : List.of("kvmesh.default.local.kv-events", "kvmesh.default.local.pod-status")) {
+                consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (System.nanoTime() < deadline && !(published.containsAll(boxed(expected)) && !statuses.isEmpty())) {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.topic().endsWith("kv-events")) {
+                        KvEventBatch batch = codec.decodeBatch(record.value());
+                        for (KvEvent event : batch.events()) {
+                            if (event instanceof BlockStored stored) {
+                                published.addAll(boxed(stored.blockHashes()));
+                            }
+                        }
+                    } else if (record.value() != null) {
+                        statuses.add(codec.decodePodStatus(record.value()));
+                    }
+                }
+            }
+        }
+        assertThat(published).containsAll(boxed(expected));
+        assertThat(statuses).isNotEmpty();
+        assertThat(statuses.getLast().modelId()).isEqualTo("kvmesh-sim");
+        assertThat(statuses.getLast().deviceBlocks().total()).isEqualTo(4096);
+    }
+
+    private static List<Long> boxed(long[] values) {
+        return java.util.Arrays.stream(values).boxed().toList();
+    }
+
+    private static void assertError(String body, String path, int status, String param) {
+        given().contentType(ContentType.JSON).body(body).post(path).then().statusCode(status)
+                .contentType(ContentType.JSON)
+                .body("error.message", org.hamcrest.Matchers.notNullValue())
+                .body("error.type", equalTo("invalid_request_error"))
+                .body("error.param", equalTo(param));
+    }
+}

@@ -1,0 +1,35 @@
+package io.kvmesh.openai.vertx;
+
+import org.jboss.logging.Logger;
+
+import io.kvmesh.openai.OpenAiError;
+import io.vertx.ext.web.RoutingContext;
+
+/** Vert.x adapter shared by router and pod: writes OpenAI-style error bodies, including for failures raised before a handler ran (e.g. an oversized body). */
+public final class ErrorResponses {
+
+    private static final Logger LOG = Logger.getLogger(ErrorResponses.class);
+
+    private ErrorResponses() {
+    }
+
+    public static void send(RoutingContext ctx, OpenAiError error) {
+        if (ctx.response().headWritten()) {
+            ctx.response().reset();
+            return;
+        }
+        ctx.response().setStatusCode(error.status()).putHeader("content-type", "application/json").end(error.toJson());
+    }
+
+    public static void fromFailure(RoutingContext ctx) {
+        int status = ctx.statusCode();
+        if (status == 413) {
+            send(ctx, OpenAiError.tooLarge());
+        } else if (status >= 400 && status < 500) {
+            send(ctx, new OpenAiError(status, "The request could not be read.", "invalid_request_error", null, null));
+        } else {
+            LOG.error("request failed", ctx.failure());
+            send(ctx, OpenAiError.internal("The server failed to process the request."));
+        }
+    }
+}
