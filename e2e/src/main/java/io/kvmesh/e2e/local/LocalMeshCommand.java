@@ -1,0 +1,87 @@
+package io.kvmesh.e2e.local;
+
+import java.nio.file.Path;
+
+/**
+ * {@code ./kvmesh up [--pods N] [--backend sim] [--port P] [--policy NAME]}: starts the local mesh, prints the endpoint
+ * and a curl example, and runs until Ctrl-C, which stops every process it started.
+ */
+public final class LocalMeshCommand {
+
+    private LocalMeshCommand() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        LocalMesh.Options options = LocalMesh.Options.defaults(Path.of(System.getProperty("io.kvmesh.root", ".")).toAbsolutePath().normalize());
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String value = i + 1 < args.length ? args[i + 1] : null;
+                switch (args[i]) {
+                    case "--pods" -> options = options.withPods(positive(value, "--pods"));
+                    case "--port" -> options = options.withRouterPort(positive(value, "--port"));
+                    case "--policy" -> options = options.withPolicy(required(value, "--policy"));
+                    case "--backend" -> options = options.withBackend(required(value, "--backend"));
+                    case "-h", "--help" -> {
+                        System.out.println("usage: kvmesh up [--pods N] [--backend sim] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown option " + args[i] + "; kvmesh up --help lists them");
+                }
+                i++;
+            }
+            if (!options.backend().equals("sim")) {
+                throw new IllegalArgumentException("backend " + options.backend() + " is not built yet; use --backend sim (see README \"Status\")");
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("kvmesh up: " + e.getMessage());
+            System.exit(2);
+        }
+        LocalMesh mesh;
+        try {
+            mesh = LocalMesh.start(options, line -> System.out.print("\r\u001B[K  " + line));
+        } catch (RuntimeException e) {
+            System.err.println();
+            System.err.println("kvmesh up: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("\nkvmesh up: stopping...");
+            mesh.close();
+            System.out.println("kvmesh up: stopped");
+        }));
+        System.out.println();
+        System.out.printf("""
+                kvmesh is up: %d %s runtime pods, cache index, router (policy %s), Kafka at %s
+                logs: %s
+
+                endpoint: %s/v1
+
+                  curl -s %s/v1/completions -H 'content-type: application/json' \\
+                    -d '{"model": "kvmesh-sim", "prompt": "Say hello to the KV cache", "max_tokens": 16}'
+
+                Ctrl-C stops everything.
+                """, options.pods(), options.backend(), options.policy(), mesh.broker().bootstrapServers(),
+                mesh.runDirectory(), mesh.routerUrl(), mesh.routerUrl());
+        Thread.currentThread().join();
+    }
+
+    private static int positive(String value, String option) {
+        try {
+            int number = Integer.parseInt(required(value, option));
+            if (number < 1) {
+                throw new NumberFormatException();
+            }
+            return number;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a positive whole number, got " + value);
+        }
+    }
+
+    private static String required(String value, String option) {
+        if (value == null) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,192 @@
+package io.kvmesh.router.api;
+
+import java.util.List;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.kvmesh.openai.CompletionJson;
+import io.kvmesh.openai.InferenceRequest;
+import io.kvmesh.openai.InferenceRequestParser;
+import io.kvmesh.openai.OpenAiError;
+import io.kvmesh.openai.OpenAiException;
+import io.kvmesh.openai.PromptEncoder;
+import io.kvmesh.openai.vertx.ErrorResponses;
+import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.prefix.index.IndexStats;
+import io.kvmesh.router.app.RouterState;
+import io.kvmesh.router.routing.Candidate;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+/**
+ * The public OpenAI-compatible endpoint. Validates the request, tokenizes and hashes the prompt as the pods do, ranks
+ * the live pods with the routing policy and proxies the original body to the best one, streaming its answer back as
+ * it arrives (never buffered whole). A pod that refuses or fails before answering is marked suspect and the next one
+ * is tried; when none is left the client gets a 503. The chosen pod is named in {@code x-kvmesh-pod}.
+ */
+@ApplicationScoped
+public class ProxyRoutes {
+
+    private static final Logger LOG = Logger.getLogger(ProxyRoutes.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> FORWARDED_HEADERS = List.of("content-type", "cache-control", "x-kvmesh-pod");
+
+    private final RouterState state;
+    private final InferenceRequestParser parser = new InferenceRequestParser();
+    private final HttpClient client;
+
+    ProxyRoutes(RouterState state, Vertx vertx) {
+        this.state = state;
+        this.client = vertx.createHttpClient(new HttpClientOptions()
+                .setConnectTimeout((int) state.settings().connectTimeout().toMillis())
+                .setKeepAlive(true)
+                .setMaxPoolSize(500));
+    }
+
+    void install(@Observes Router router) {
+        router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(state.maxBodyBytes()));
+        router.route("/router/*").handler(BodyHandler.create(false).setBodyLimit(state.maxBodyBytes()));
+        router.post("/v1/completions").handler(ctx -> route(ctx, InferenceRequest.Kind.COMPLETION));
+        router.post("/v1/chat/completions").handler(ctx -> route(ctx, InferenceRequest.Kind.CHAT));
+        router.get("/v1/models").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+                .end(CompletionJson.models(state.selector().models(), 0)));
+        router.get("/router/stats").handler(this::stats);
+        router.post("/router/explain").handler(this::explain);
+        router.route("/v1/*").handler(ctx -> ErrorResponses.send(ctx, OpenAiError.notFound(ctx.request().path())));
+        router.route("/v1/*").failureHandler(ErrorResponses::fromFailure);
+        router.route("/router/*").failureHandler(ErrorResponses::fromFailure);
+    }
+
+    private void route(RoutingContext ctx, InferenceRequest.Kind kind) {
+        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        List<Candidate> ranked;
+        try {
+            ranked = rank(kind, body);
+        } catch (OpenAiException e) {
+            ErrorResponses.send(ctx, e.error());
+            return;
+        }
+        forward(ctx, kind.path(), Buffer.buffer(body), ranked, 0);
+    }
+
+    private List<Candidate> rank(InferenceRequest.Kind kind, byte[] body) {
+        InferenceRequest request = parser.parse(kind, body);
+        if (state.pods().live().isEmpty()) {
+            throw new OpenAiException(OpenAiError.unavailable("No inference pod is available; retry later."));
+        }
+        List<Candidate> ranked = candidates(request);
+        if (ranked.isEmpty()) {
+            throw new OpenAiException(OpenAiError.modelNotFound(request.model()));
+        }
+        return ranked;
+    }
+
+    private List<Candidate> candidates(InferenceRequest request) {
+        int[] tokens = PromptEncoder.tokens(request, state.tokenizer());
+        long[] hashes = state.hasher(request.model()).hashFullBlocks(tokens);
+        return state.selector().select(request.model(), hashes, state.suspects());
+    }
+
+    private void forward(RoutingContext ctx, String path, Buffer body, List<Candidate> ranked, int attempt) {
+        if (attempt >= ranked.size()) {
+            ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + ranked.size() + "."));
+            return;
+        }
+        PodStatus pod = ranked.get(attempt).status();
+        int colon = pod.address().lastIndexOf(':');
+        RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
+                .setHost(pod.address().substring(0, colon))
+                .setPort(Integer.parseInt(pod.address().substring(colon + 1)))
+                .setURI(path)
+                .putHeader("content-type", "application/json");
+        client.request(options)
+                .compose(request -> request.send(body))
+                .onSuccess(response -> relay(ctx, pod, response))
+                .onFailure(error -> {
+                    LOG.warnf("pod %s at %s failed before answering (%s); trying the next", pod.podId(), pod.address(), error.getMessage());
+                    state.suspect(pod.podId());
+                    if (!ctx.response().closed()) {
+                        forward(ctx, path, body, ranked, attempt + 1);
+                    }
+                });
+    }
+
+    private static void relay(RoutingContext ctx, PodStatus pod, HttpClientResponse response) {
+        HttpServerResponse out = ctx.response();
+        if (out.closed()) {
+            response.request().reset();
+            return;
+        }
+        out.setStatusCode(response.statusCode());
+        for (String header : FORWARDED_HEADERS) {
+            String value = response.getHeader(header);
+            if (value != null) {
+                out.putHeader(header, value);
+            }
+        }
+        out.putHeader("x-kvmesh-pod", pod.podId());
+        String length = response.getHeader("content-length");
+        if (length != null) {
+            out.putHeader("content-length", length);
+        } else {
+            out.setChunked(true);
+        }
+        response.pipeTo(out);
+    }
+
+    private void stats(RoutingContext ctx) {
+        IndexStats stats = state.index().stats();
+        ObjectNode body = JSON.createObjectNode();
+        body.put("policy", state.policy());
+        body.put("livePods", state.pods().live().size());
+        body.put("indexedPods", stats.pods());
+        body.put("distinctBlocks", stats.distinctBlocks());
+        body.put("deviceEntries", stats.deviceEntries());
+        body.put("hostEntries", stats.hostEntries());
+        body.put("caughtUp", state.follower().isCaughtUp());
+        body.put("lag", state.follower().lag());
+        ArrayNode suspects = body.putArray("suspects");
+        state.suspects().forEach(suspects::add);
+        ctx.response().putHeader("content-type", "application/json").end(body.toString());
+    }
+
+    /** What the router would do with a request: the ranked pods with their matched blocks. Sends nothing to a pod. */
+    private void explain(RoutingContext ctx) {
+        String path = ctx.request().getParam("kind", "completion");
+        InferenceRequest.Kind kind = path.equals("chat") ? InferenceRequest.Kind.CHAT : InferenceRequest.Kind.COMPLETION;
+        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        List<Candidate> ranked;
+        try {
+            ranked = rank(kind, body);
+        } catch (OpenAiException e) {
+            ErrorResponses.send(ctx, e.error());
+            return;
+        }
+        ObjectNode result = JSON.createObjectNode();
+        ArrayNode pods = result.putArray("ranked");
+        for (Candidate candidate : ranked) {
+            ObjectNode node = pods.addObject();
+            node.put("podId", candidate.podId());
+            node.put("matchedBlocks", candidate.match().matchedBlocks());
+            node.put("queue", candidate.queue());
+            node.put("kvUsage", candidate.kvUsage());
+        }
+        ctx.response().putHeader("content-type", "application/json").end(result.toString());
+    }
+}

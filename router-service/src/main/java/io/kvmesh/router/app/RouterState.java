@@ -1,0 +1,118 @@
+package io.kvmesh.router.app;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.jboss.logging.Logger;
+
+import io.kvmesh.model.tokenizer.ByteTokenizer;
+import io.kvmesh.model.tokenizer.Tokenizer;
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.PoolTopics;
+import io.kvmesh.prefix.index.LivePods;
+import io.kvmesh.prefix.index.PrefixIndex;
+import io.kvmesh.router.routing.PodSelector;
+import io.kvmesh.router.routing.PrefixAwarePolicy;
+import io.kvmesh.router.routing.RoutingPolicy;
+import io.kvmesh.streams.FollowerListener;
+import io.kvmesh.streams.IndexFollower;
+import io.kvmesh.streams.PoolTopicsAdmin;
+import io.kvmesh.streams.StreamSettings;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * The router replica's state: its own copy of the whole index (bootstrapped from {@code kv-index}, then tailing
+ * {@code kv-events} and {@code pod-status}), the routing policy, and the pods currently suspected of failing.
+ */
+@ApplicationScoped
+public class RouterState {
+
+    private static final Logger LOG = Logger.getLogger(RouterState.class);
+
+    private final RouterSettings settings;
+    private final PrefixIndex index = new PrefixIndex();
+    private final LivePods pods;
+    private final PodSelector selector;
+    private final Tokenizer tokenizer = new ByteTokenizer();
+    private final Map<String, BlockHasher> hashers = new ConcurrentHashMap<>();
+    private final Map<String, Long> suspectUntil = new ConcurrentHashMap<>();
+    private IndexFollower follower;
+
+    RouterState(RouterSettings settings) {
+        this.settings = settings;
+        this.pods = new LivePods(index, settings.heartbeatTimeout().toMillis());
+        RouterSettings.Weights w = settings.weights();
+        this.selector = new PodSelector(index, pods, RoutingPolicy.named(settings.policy(),
+                new PrefixAwarePolicy.Weights(w.prefix(), w.hostBlock(), w.queue(), w.kvUsage())));
+    }
+
+    void start(@Observes StartupEvent startup) {
+        RouterSettings.Kafka kafka = settings.kafka();
+        StreamSettings streams = new StreamSettings(kafka.bootstrapServers(), new PoolTopics(kafka.topicPrefix()),
+                kafka.partitions(), kafka.eventRetention(), kafka.createTopics());
+        if (streams.createTopics()) {
+            PoolTopicsAdmin.ensureTopics(streams);
+        }
+        follower = new IndexFollower(streams, index, pods, true, FollowerListener.NONE);
+        follower.start();
+        LOG.infof("router (policy %s) following %s.* on %s", settings.policy(), kafka.topicPrefix(), kafka.bootstrapServers());
+    }
+
+    void stop(@Observes ShutdownEvent shutdown) {
+        if (follower != null) {
+            follower.close();
+        }
+    }
+
+    public PodSelector selector() {
+        return selector;
+    }
+
+    public PrefixIndex index() {
+        return index;
+    }
+
+    public LivePods pods() {
+        return pods;
+    }
+
+    public IndexFollower follower() {
+        return follower;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public String policy() {
+        return settings.policy();
+    }
+
+    public long maxBodyBytes() {
+        return settings.maxBodyBytes();
+    }
+
+    public RouterSettings settings() {
+        return settings;
+    }
+
+    /** The block hasher the pods serving {@code modelId} use. */
+    public BlockHasher hasher(String modelId) {
+        return hashers.computeIfAbsent(modelId, id -> new BlockHasher(id, settings.cacheSalt().orElse(""), settings.blockSize()));
+    }
+
+    public void suspect(String podId) {
+        suspectUntil.put(podId, System.nanoTime() + settings.suspectFor().toNanos());
+    }
+
+    public Set<String> suspects() {
+        long now = System.nanoTime();
+        suspectUntil.values().removeIf(until -> until < now);
+        return Set.copyOf(suspectUntil.keySet());
+    }
+}
