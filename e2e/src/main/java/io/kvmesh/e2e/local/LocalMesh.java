@@ -147,6 +147,34 @@ public final class LocalMesh implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts one more router replica on the same topics (routers are active-active), with its own policy; returns once
+     * it is ready. {@link #close()} stops it with the rest.
+     */
+    public ServiceProcess startRouter(String name, String policy) {
+        Map<String, String> routing = new LinkedHashMap<>(Map.of(
+                "kvmesh.kafka.bootstrap-servers", broker.bootstrapServers(),
+                "kvmesh.kafka.topic-prefix", TOPIC_PREFIX,
+                "kvmesh.heartbeat-timeout", options.heartbeatTimeout().toMillis() + "ms",
+                "kvmesh.policy", policy));
+        ServiceProcess extra = new ServiceProcess(name, jar("router-service"), freePort(), routing, options.runDirectory());
+        all.add(extra);
+        extra.start();
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (!extra.isReady()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(name + " not ready; see " + extra.log());
+            }
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+        return extra;
+    }
+
     public String routerUrl() {
         return router.url();
     }

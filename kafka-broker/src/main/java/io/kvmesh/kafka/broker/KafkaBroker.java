@@ -204,9 +204,13 @@ public final class KafkaBroker implements AutoCloseable {
         return "KafkaBroker[" + bootstrapServers() + ", data=" + dataDirectory + "]";
     }
 
+    /** Formats a new log directory; a directory formatted before keeps its data (the broker restarts on it). */
     private void format() throws IOException {
         Files.createDirectories(dataDirectory);
         Path config = writeConfig();
+        if (Files.exists(dataDirectory.resolve("logs").resolve("meta.properties"))) {
+            return;
+        }
         String clusterId = Uuid.randomUuid().toString();
         Process formatter = new ProcessBuilder(command("kafka.tools.StorageTool",
                 "format", "-t", clusterId, "-c", config.toString()))

@@ -1,0 +1,179 @@
+package io.kvmesh.e2e;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.notNullValue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.kvmesh.e2e.local.LocalMesh;
+import io.kvmesh.e2e.local.ServiceProcess;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+
+/**
+ * The whole data path on real processes: two sim runtime pods publish KV events to a real Kafka broker, the cache
+ * index folds them, and the router (with its own index replica) sends requests sharing a prefix to the warm pod.
+ * The steps build on each other, so they run in order on one mesh.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WalkingSkeletonTest {
+
+    /** 255 ASCII characters: with BOS, exactly 256 byte tokens (16 full blocks of 16). */
+    private static final String PREFIX = "You are the kvmesh test assistant. Answer briefly and precisely; cite the block you used. "
+            .repeat(3).substring(0, 255);
+
+    private static LocalMesh mesh;
+    private static String warmPod;
+
+    @BeforeAll
+    static void startMesh() throws Exception {
+        Path runs = Path.of("target/e2e-runs/walking-skeleton").toAbsolutePath();
+        if (java.nio.file.Files.exists(runs)) {
+            try (var files = java.nio.file.Files.walk(runs)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
+        }
+        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        mesh = LocalMesh.start(LocalMesh.Options.defaults(root)
+                .withPods(2)
+                .withRouterPort(0)
+                .withRunDirectory(runs)
+                .withSettings(Map.of("kvmesh.sim.prefill-micros-per-token", "100", "kvmesh.sim.decode-step-micros", "2000")),
+                line -> { });
+    }
+
+    @AfterAll
+    static void stopMesh() {
+        if (mesh != null) {
+            mesh.close();
+        }
+    }
+
+    private static String completion(String prompt, int maxTokens, boolean stream) {
+        return "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + prompt + "\",\"max_tokens\":" + maxTokens + ",\"stream\":" + stream + "}";
+    }
+
+    private static Response complete(String baseUrl, String prompt) {
+        return given().baseUri(baseUrl).contentType(ContentType.JSON).body(completion(prompt, 4, false))
+                .post("/v1/completions").then().statusCode(200).extract().response();
+    }
+
+    @Test
+    @Order(1)
+    void requestsSharingAPrefixLandOnTheWarmPod() throws Exception {
+        Response first = complete(mesh.routerUrl(), PREFIX);
+        assertThat(first.jsonPath().getInt("usage.prompt_tokens")).isEqualTo(256);
+        warmPod = first.header("x-kvmesh-pod");
+        assertThat(warmPod).startsWith("runtime-");
+
+        // The router learns the warm pod's blocks from Kafka; wait until its replica has them.
+        await(() -> {
+            Response explained = given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON)
+                    .body(completion(PREFIX + " follow-up", 4, false)).post("/router/explain").then().extract().response();
+            return explained.jsonPath().getInt("ranked[0].matchedBlocks") >= 15
+                    && warmPod.equals(explained.jsonPath().getString("ranked[0].podId"));
+        }, Duration.ofSeconds(15));
+
+        for (int i = 0; i < 10; i++) {
+            Response response = complete(mesh.routerUrl(), PREFIX + " question " + i);
+            assertThat(response.header("x-kvmesh-pod")).as("request %d", i).isEqualTo(warmPod);
+            assertThat(response.jsonPath().getInt("usage.prompt_tokens_details.cached_tokens")).as("request %d", i)
+                    .isGreaterThanOrEqualTo(240);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void roundRobinSpreadsTheSameRequests() {
+        ServiceProcess roundRobin = mesh.startRouter("router-round-robin", "round-robin");
+        Set<String> pods = new HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            pods.add(complete(roundRobin.url(), PREFIX + " spread " + i).header("x-kvmesh-pod"));
+        }
+        assertThat(pods).containsExactlyInAnyOrder("runtime-1", "runtime-2");
+    }
+
+    @Test
+    @Order(3)
+    void streamingWorksThroughTheRouter() {
+        String body = given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON)
+                .body("{\"model\":\"kvmesh-sim\",\"messages\":[{\"role\":\"user\",\"content\":\"stream please\"}],\"max_tokens\":6,\"stream\":true}")
+                .post("/v1/chat/completions").then().statusCode(200)
+                .header("x-kvmesh-pod", notNullValue())
+                .extract().asString();
+        List<String> events = body.lines().filter(line -> !line.isBlank()).toList();
+        assertThat(events).hasSize(6 + 2);
+        assertThat(events).allMatch(line -> line.startsWith("data: "));
+        assertThat(events.getLast()).isEqualTo("data: [DONE]");
+    }
+
+    @Test
+    @Order(4)
+    void badInputGetsOpenAiErrorsFromTheRouter() {
+        record Case(String path, String body, int status, String param) {
+        }
+        for (Case c : List.of(
+                new Case("/v1/completions", "{\"model\":", 400, null),
+                new Case("/v1/completions", "{\"model\":\"kvmesh-sim\"}", 400, "prompt"),
+                new Case("/v1/chat/completions", "{\"model\":\"kvmesh-sim\"}", 400, "messages"),
+                new Case("/v1/completions", completion("x", 0, false), 400, "max_tokens"),
+                new Case("/v1/completions", "{\"model\":\"no-such-model\",\"prompt\":\"x\"}", 404, "model"))) {
+            given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON).body(c.body()).post(c.path()).then()
+                    .statusCode(c.status())
+                    .contentType(ContentType.JSON)
+                    .body("error.type", equalTo("invalid_request_error"))
+                    .body("error.param", equalTo(c.param()))
+                    .body("error.message", notNullValue());
+        }
+    }
+
+    @Test
+    @Order(5)
+    void aKilledPodLeavesTheIndexAndTrafficMovesToTheSurvivor() throws Exception {
+        ServiceProcess warm = mesh.runtimes().stream().filter(p -> p.name().equals(warmPod)).findFirst().orElseThrow();
+        String survivor = warmPod.equals("runtime-1") ? "runtime-2" : "runtime-1";
+        warm.kill();
+        long killedAt = System.nanoTime();
+        await(() -> given().baseUri(mesh.routerUrl()).get("/router/stats").then().extract().jsonPath().getInt("livePods") == 1,
+                Duration.ofSeconds(10));
+        Duration gone = Duration.ofNanos(System.nanoTime() - killedAt);
+        // Heartbeat timeout is 3 s; allow the follower's poll and the last heartbeat's age on top.
+        assertThat(gone).isLessThan(Duration.ofSeconds(6));
+        Response explained = given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON)
+                .body(completion(PREFIX + " after", 4, false)).post("/router/explain").then().extract().response();
+        assertThat(explained.jsonPath().getList("ranked.podId")).containsExactly(survivor);
+        for (int i = 0; i < 3; i++) {
+            assertThat(complete(mesh.routerUrl(), PREFIX + " after " + i).header("x-kvmesh-pod")).isEqualTo(survivor);
+        }
+
+        mesh.runtimes().stream().filter(p -> p.name().equals(survivor)).findFirst().orElseThrow().kill();
+        await(() -> given().baseUri(mesh.routerUrl()).get("/router/stats").then().extract().jsonPath().getInt("livePods") == 0,
+                Duration.ofSeconds(10));
+        given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON).body(completion("x", 2, false))
+                .post("/v1/completions").then().statusCode(503)
+                .body("error.message", notNullValue());
+    }
+
+    private static void await(BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition not met within %s", timeout).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+}
