@@ -91,6 +91,9 @@ public class ProxyRoutes {
             throw new OpenAiException(OpenAiError.unavailable("No inference pod is available; retry later."));
         }
         List<Candidate> ranked = candidates(request);
+        if (ranked.isEmpty() && state.selector().models().contains(request.model())) {
+            throw new OpenAiException(OpenAiError.unavailable("No pod serving " + request.model() + " is ready; retry later."));
+        }
         if (ranked.isEmpty()) {
             throw new OpenAiException(OpenAiError.modelNotFound(request.model()));
         }
