@@ -11,10 +11,10 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
-import io.kvmesh.prefix.events.PoolTopics;
 import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PrefixIndex;
 import io.kvmesh.streams.IndexFollower;
+import io.kvmesh.streams.KafkaConfig;
 import io.kvmesh.streams.PoolTopicsAdmin;
 import io.kvmesh.streams.SnapshotWriter;
 import io.kvmesh.streams.StreamSettings;
@@ -49,8 +49,7 @@ public class CacheIndex {
 
     void start(@Observes StartupEvent startup) {
         IndexSettings.Kafka kafka = settings.kafka();
-        StreamSettings streams = new StreamSettings(kafka.bootstrapServers(), new PoolTopics(kafka.topicPrefix()),
-                kafka.partitions(), kafka.eventRetention(), kafka.createTopics());
+        StreamSettings streams = KafkaConfig.streamSettings(kafka);
         if (streams.createTopics()) {
             PoolTopicsAdmin.ensureTopics(streams);
         }

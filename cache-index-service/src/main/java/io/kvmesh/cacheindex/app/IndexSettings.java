@@ -3,6 +3,7 @@ package io.kvmesh.cacheindex.app;
 import java.time.Duration;
 import java.util.Optional;
 
+import io.kvmesh.streams.KafkaConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -35,21 +36,6 @@ public interface IndexSettings {
 
     Kafka kafka();
 
-    interface Kafka {
-        @WithDefault("localhost:9092")
-        String bootstrapServers();
-
-        /** The pool's topic prefix: PREFIX.kv-events, PREFIX.pod-status, PREFIX.kv-index. */
-        @WithDefault("kvmesh.default.local")
-        String topicPrefix();
-
-        @WithDefault("4")
-        int partitions();
-
-        @WithDefault("true")
-        boolean createTopics();
-
-        @WithDefault("1h")
-        Duration eventRetention();
+    interface Kafka extends KafkaConfig {
     }
 }

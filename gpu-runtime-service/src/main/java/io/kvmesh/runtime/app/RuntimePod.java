@@ -19,7 +19,6 @@ import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.events.BlockUsage;
 import io.kvmesh.prefix.events.Medium;
 import io.kvmesh.prefix.events.PodStatus;
-import io.kvmesh.prefix.events.PoolTopics;
 import io.kvmesh.runtime.engine.Engine;
 import io.kvmesh.runtime.engine.EngineStats;
 import io.kvmesh.runtime.engine.Scheduler;
@@ -28,6 +27,7 @@ import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventRecorder;
 import io.kvmesh.runtime.sim.SimBackend;
 import io.kvmesh.runtime.sim.SimCostModel;
+import io.kvmesh.streams.KafkaConfig;
 import io.kvmesh.streams.PodEventPublisher;
 import io.kvmesh.streams.PoolTopicsAdmin;
 import io.kvmesh.streams.StreamSettings;
@@ -79,8 +79,7 @@ public class RuntimePod {
         engine.start();
 
         RuntimeSettings.Kafka kafka = settings.kafka();
-        StreamSettings streams = new StreamSettings(kafka.bootstrapServers(), new PoolTopics(kafka.topicPrefix()),
-                kafka.partitions(), kafka.eventRetention(), kafka.createTopics());
+        StreamSettings streams = KafkaConfig.streamSettings(kafka);
         if (streams.createTopics()) {
             PoolTopicsAdmin.ensureTopics(streams);
         }

@@ -3,6 +3,7 @@ package io.kvmesh.runtime.app;
 import java.time.Duration;
 import java.util.Optional;
 
+import io.kvmesh.streams.KafkaConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -73,26 +74,7 @@ public interface RuntimeSettings {
         long decodeMicrosPerSequence();
     }
 
-    interface Kafka {
-        @WithDefault("localhost:9092")
-        String bootstrapServers();
-
-        /** The pool's topic prefix: topics are PREFIX.kv-events, PREFIX.pod-status, PREFIX.kv-index. */
-        @WithDefault("kvmesh.default.local")
-        String topicPrefix();
-
-        /** Partitions of topics this service creates. */
-        @WithDefault("4")
-        int partitions();
-
-        /** Create missing topics at start (local mode, tests); the operator creates them in a cluster. */
-        @WithDefault("true")
-        boolean createTopics();
-
-        /** How long KV events are kept; the kv-index snapshots hold the state. */
-        @WithDefault("1h")
-        Duration eventRetention();
-
+    interface Kafka extends KafkaConfig {
         /** How often recorded KV events are published. */
         @WithDefault("50ms")
         Duration eventInterval();

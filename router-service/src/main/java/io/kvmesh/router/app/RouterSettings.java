@@ -3,6 +3,7 @@ package io.kvmesh.router.app;
 import java.time.Duration;
 import java.util.Optional;
 
+import io.kvmesh.streams.KafkaConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -56,20 +57,6 @@ public interface RouterSettings {
         double kvUsage();
     }
 
-    interface Kafka {
-        @WithDefault("localhost:9092")
-        String bootstrapServers();
-
-        @WithDefault("kvmesh.default.local")
-        String topicPrefix();
-
-        @WithDefault("4")
-        int partitions();
-
-        @WithDefault("true")
-        boolean createTopics();
-
-        @WithDefault("1h")
-        Duration eventRetention();
+    interface Kafka extends KafkaConfig {
     }
 }

@@ -12,7 +12,6 @@ import org.jboss.logging.Logger;
 import io.kvmesh.model.tokenizer.ByteTokenizer;
 import io.kvmesh.model.tokenizer.Tokenizer;
 import io.kvmesh.prefix.blocks.BlockHasher;
-import io.kvmesh.prefix.events.PoolTopics;
 import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PrefixIndex;
 import io.kvmesh.router.routing.PodSelector;
@@ -20,6 +19,7 @@ import io.kvmesh.router.routing.PrefixAwarePolicy;
 import io.kvmesh.router.routing.RoutingPolicy;
 import io.kvmesh.streams.FollowerListener;
 import io.kvmesh.streams.IndexFollower;
+import io.kvmesh.streams.KafkaConfig;
 import io.kvmesh.streams.PoolTopicsAdmin;
 import io.kvmesh.streams.StreamSettings;
 import io.quarkus.runtime.ShutdownEvent;
@@ -53,8 +53,7 @@ public class RouterState {
 
     void start(@Observes StartupEvent startup) {
         RouterSettings.Kafka kafka = settings.kafka();
-        StreamSettings streams = new StreamSettings(kafka.bootstrapServers(), new PoolTopics(kafka.topicPrefix()),
-                kafka.partitions(), kafka.eventRetention(), kafka.createTopics());
+        StreamSettings streams = KafkaConfig.streamSettings(kafka);
         if (streams.createTopics()) {
             PoolTopicsAdmin.ensureTopics(streams);
         }
