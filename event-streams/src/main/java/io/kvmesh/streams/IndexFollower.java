@@ -52,6 +52,7 @@ public final class IndexFollower implements AutoCloseable {
     private final EventCodec codec = new EventCodec();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private final AtomicLong batchesApplied = new AtomicLong();
+    private final AtomicLong eventsApplied = new AtomicLong();
     private final AtomicLong malformedRecords = new AtomicLong();
     private final AtomicLong lag = new AtomicLong();
     private final Thread thread;
@@ -83,6 +84,11 @@ public final class IndexFollower implements AutoCloseable {
 
     public long batchesApplied() {
         return batchesApplied.get();
+    }
+
+    /** KV events (stores, removals, clears) inside the batches applied. */
+    public long eventsApplied() {
+        return eventsApplied.get();
     }
 
     public long malformedRecords() {
@@ -196,6 +202,7 @@ public final class IndexFollower implements AutoCloseable {
                 default -> changed.add(batch.podId());
             }
             batchesApplied.incrementAndGet();
+            eventsApplied.addAndGet(batch.events().size());
         } catch (MalformedEventException e) {
             skip(record, e);
         }

@@ -55,6 +55,8 @@ public class IndexRoutes {
         body.put("hostEntries", stats.hostEntries());
         body.put("batchesApplied", cacheIndex.follower().batchesApplied());
         body.put("batchesPerSecond", cacheIndex.batchesPerSecond());
+        body.put("eventsApplied", cacheIndex.follower().eventsApplied());
+        body.put("eventsPerSecond", cacheIndex.eventsPerSecond());
         body.put("malformedRecords", cacheIndex.follower().malformedRecords());
         body.put("lag", cacheIndex.follower().lag());
         body.put("caughtUp", cacheIndex.follower().isCaughtUp());

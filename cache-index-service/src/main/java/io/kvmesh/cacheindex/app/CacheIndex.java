@@ -39,7 +39,9 @@ public class CacheIndex {
     private IndexFollower follower;
     private ScheduledExecutorService sampler;
     private volatile double batchesPerSecond;
+    private volatile double eventsPerSecond;
     private long lastBatches;
+    private long lastEvents;
 
     CacheIndex(IndexSettings settings) {
         this.settings = settings;
@@ -74,10 +76,14 @@ public class CacheIndex {
         }
     }
 
+    /** Once a second: rates over the last second. */
     private void sample() {
-        long now = follower.batchesApplied();
-        batchesPerSecond = now - lastBatches;
-        lastBatches = now;
+        long batches = follower.batchesApplied();
+        long events = follower.eventsApplied();
+        batchesPerSecond = batches - lastBatches;
+        eventsPerSecond = events - lastEvents;
+        lastBatches = batches;
+        lastEvents = events;
     }
 
     public PrefixIndex index() {
@@ -102,6 +108,10 @@ public class CacheIndex {
 
     public double batchesPerSecond() {
         return batchesPerSecond;
+    }
+
+    public double eventsPerSecond() {
+        return eventsPerSecond;
     }
 
     public Duration heartbeatTimeout() {

@@ -47,7 +47,8 @@ class IndexRoutesTest {
         }
         given().get("/index/stats").then().statusCode(200)
                 .body("pods", equalTo(1)).body("livePods", equalTo(1))
-                .body("distinctBlocks", equalTo(4)).body("deviceEntries", equalTo(4)).body("caughtUp", equalTo(true));
+                .body("distinctBlocks", equalTo(4)).body("deviceEntries", equalTo(4)).body("caughtUp", equalTo(true))
+                .body("batchesApplied", equalTo(1)).body("eventsApplied", equalTo(1)).body("malformedRecords", equalTo(0));
         given().contentType(ContentType.JSON).body("{\"tokenIds\":" + java.util.Arrays.toString(IntStream.range(0, 40).toArray()) + "}")
                 .post("/index/match").then().statusCode(200)
                 .body("blocks", equalTo(2))
