@@ -75,7 +75,8 @@ public final class LocalMesh implements AutoCloseable {
         this.options = options;
         Files.createDirectories(options.runDirectory());
         progress.accept("starting Kafka broker");
-        broker = KafkaBroker.builder().dataDirectory(options.runDirectory().resolve("kafka")).start();
+        // The mesh stops the broker last itself (services send their tombstones first); its own hook would race.
+        broker = KafkaBroker.builder().dataDirectory(options.runDirectory().resolve("kafka")).killOnJvmExit(false).start();
         StreamSettings streams = new StreamSettings(broker.bootstrapServers(), new PoolTopics(TOPIC_PREFIX), 4,
                 Duration.ofHours(1), true);
         PoolTopicsAdmin.ensureTopics(streams);

@@ -48,6 +48,7 @@ public final class KafkaBroker implements AutoCloseable {
     private final int port;
     private final int controllerPort;
     private final String classpath;
+    private final boolean killOnJvmExit;
     private final Thread shutdownHook = new Thread(this::killQuietly, "kvmesh-kafka-broker-shutdown");
     private Process process;
 
@@ -56,6 +57,7 @@ public final class KafkaBroker implements AutoCloseable {
         this.dataDirectory = deleteOnClose ? Files.createTempDirectory("kvmesh-kafka-") : builder.dataDirectory;
         this.heap = builder.heap;
         this.extraProperties = Map.copyOf(builder.properties);
+        this.killOnJvmExit = builder.killOnJvmExit;
         this.classpath = BrokerClasspath.resolve();
         int[] ports = freePorts(2);
         this.port = builder.port > 0 ? builder.port : ports[0];
@@ -76,6 +78,7 @@ public final class KafkaBroker implements AutoCloseable {
         private Path dataDirectory;
         private String heap = "512m";
         private int port;
+        private boolean killOnJvmExit = true;
         private final Map<String, String> properties = new LinkedHashMap<>();
 
         private Builder() {
@@ -96,6 +99,15 @@ public final class KafkaBroker implements AutoCloseable {
         /** Maximum heap of the broker JVM, e.g. {@code 512m}. */
         public Builder heap(String heap) {
             this.heap = heap;
+            return this;
+        }
+
+        /**
+         * Whether a JVM shutdown hook kills the broker (default). An owner that stops its own clients first in its own
+         * hook (the local mesh) turns this off, since JVM shutdown hooks run in no particular order.
+         */
+        public Builder killOnJvmExit(boolean kill) {
+            this.killOnJvmExit = kill;
             return this;
         }
 
@@ -240,7 +252,9 @@ public final class KafkaBroker implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
                 .start();
         removeShutdownHook();
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        if (killOnJvmExit) {
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+        }
         awaitReady();
     }
 
