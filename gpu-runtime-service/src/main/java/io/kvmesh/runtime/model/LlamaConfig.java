@@ -1,0 +1,47 @@
+package io.kvmesh.runtime.model;
+
+import io.kvmesh.model.gguf.GgufFile;
+import io.kvmesh.model.gguf.GgufFormatException;
+
+/** The shape of a Llama-family model, from the GGUF metadata of architecture {@code llama}. */
+public record LlamaConfig(
+        int dim,
+        int layers,
+        int heads,
+        int kvHeads,
+        int headDim,
+        int ropeDims,
+        int ffnDim,
+        int vocab,
+        int contextLength,
+        float rmsEps,
+        float ropeTheta) {
+
+    public static LlamaConfig of(GgufFile gguf, int vocab) {
+        String arch = gguf.string("general.architecture");
+        if (!arch.equals("llama")) {
+            throw new GgufFormatException(0, "general.architecture", "architecture \"" + arch + "\" is not supported (llama is)");
+        }
+        int dim = (int) gguf.integer("llama.embedding_length");
+        int heads = (int) gguf.integer("llama.attention.head_count");
+        int kvHeads = (int) gguf.integer("llama.attention.head_count_kv", heads);
+        if (heads <= 0 || dim % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new GgufFormatException(0, "llama.attention.head_count", "heads " + heads + " / kv heads " + kvHeads
+                    + " do not divide the embedding length " + dim);
+        }
+        int headDim = dim / heads;
+        return new LlamaConfig(dim,
+                (int) gguf.integer("llama.block_count"),
+                heads, kvHeads, headDim,
+                (int) gguf.integer("llama.rope.dimension_count", headDim),
+                (int) gguf.integer("llama.feed_forward_length"),
+                vocab,
+                (int) gguf.integer("llama.context_length", 2048),
+                gguf.float32("llama.attention.layer_norm_rms_epsilon", 1e-5f),
+                gguf.float32("llama.rope.freq_base", 10000f));
+    }
+
+    public int kvDim() {
+        return kvHeads * headDim;
+    }
+}

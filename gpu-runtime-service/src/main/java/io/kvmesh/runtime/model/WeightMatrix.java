@@ -1,0 +1,281 @@
+package io.kvmesh.runtime.model;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.stream.IntStream;
+
+import io.kvmesh.model.gguf.GgmlType;
+import io.kvmesh.model.gguf.GgufFormatException;
+import io.kvmesh.model.gguf.GgufTensorInfo;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A weight matrix of {@code rows × cols} in one ggml storage type, held in anonymous memory (copied from the file:
+ * mmap'ed weights are slow on these machines). Each type has its own dot product with the Vector API; {@link #matmul}
+ * splits rows across all cores. A 1-D tensor (a norm's weights) is one row.
+ */
+public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix.F16, WeightMatrix.BF16, WeightMatrix.Q8_0, WeightMatrix.Q4_0 {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    final String name;
+    final MemorySegment data;
+    final int rows;
+    final int cols;
+
+    WeightMatrix(String name, MemorySegment data, int rows, int cols) {
+        this.name = name;
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    /** Copies a tensor out of a GGUF file into memory owned by {@code arena}. */
+    public static WeightMatrix load(GgufTensorInfo info, MemorySegment fileBytes, Arena arena) {
+        long[] dims = info.dims();
+        int cols = Math.toIntExact(dims[0]);
+        long rowCount = 1;
+        for (int d = 1; d < dims.length; d++) {
+            rowCount *= dims[d];
+        }
+        int rows = Math.toIntExact(rowCount);
+        MemorySegment copy = arena.allocate(fileBytes.byteSize(), 64);
+        copy.copyFrom(fileBytes);
+        return switch (info.type()) {
+            case F32 -> new F32(info.name(), copy, rows, cols);
+            case F16 -> new F16(info.name(), copy, rows, cols);
+            case BF16 -> new BF16(info.name(), copy, rows, cols);
+            case Q8_0 -> new Q8_0(info.name(), copy, rows, cols);
+            case Q4_0 -> new Q4_0(info.name(), copy, rows, cols);
+            default -> throw new GgufFormatException(info.fileOffset(), info.name(),
+                    "tensor type " + info.type() + " is not supported (F32, F16, BF16, Q8_0 and Q4_0 are)");
+        };
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    public abstract GgmlType type();
+
+    /** Dot product of row {@code row} with {@code x[offset, offset + cols)}. */
+    public abstract float dot(int row, float[] x, int offset);
+
+    /** Element {@code col} of row {@code row}, dequantized. */
+    public abstract float get(int row, int col);
+
+    /** {@code out[r] = row r · x} for every row, in parallel over rows. */
+    public void matmul(float[] x, float[] out) {
+        if (rows >= 64) {
+            IntStream.range(0, rows).parallel().forEach(r -> out[r] = dot(r, x, 0));
+        } else {
+            for (int r = 0; r < rows; r++) {
+                out[r] = dot(r, x, 0);
+            }
+        }
+    }
+
+    /** Row {@code row} dequantized into {@code out} (embedding lookup). */
+    public void row(int row, float[] out) {
+        for (int c = 0; c < cols; c++) {
+            out[c] = get(row, c);
+        }
+    }
+
+    static float f16(short bits) {
+        return Float.float16ToFloat(bits);
+    }
+
+    /** 32-bit floats. */
+    public static final class F32 extends WeightMatrix {
+        F32(String name, MemorySegment data, int rows, int cols) {
+            super(name, data, rows, cols);
+        }
+
+        @Override
+        public GgmlType type() {
+            return GgmlType.F32;
+        }
+
+        @Override
+        public float get(int row, int col) {
+            return data.get(FLOAT, ((long) row * cols + col) * 4);
+        }
+
+        @Override
+        public float dot(int row, float[] x, int offset) {
+            long base = (long) row * cols * 4;
+            FloatVector sum = FloatVector.zero(F);
+            int c = 0;
+            for (int upper = F.loopBound(cols); c < upper; c += F.length()) {
+                FloatVector w = FloatVector.fromMemorySegment(F, data, base + c * 4L, ByteOrder.LITTLE_ENDIAN);
+                sum = w.fma(FloatVector.fromArray(F, x, offset + c), sum);
+            }
+            float result = sum.reduceLanes(VectorOperators.ADD);
+            for (; c < cols; c++) {
+                result += data.get(FLOAT, base + c * 4L) * x[offset + c];
+            }
+            return result;
+        }
+    }
+
+    /** IEEE half floats. */
+    public static final class F16 extends WeightMatrix {
+        F16(String name, MemorySegment data, int rows, int cols) {
+            super(name, data, rows, cols);
+        }
+
+        @Override
+        public GgmlType type() {
+            return GgmlType.F16;
+        }
+
+        @Override
+        public float get(int row, int col) {
+            return f16(data.get(SHORT, ((long) row * cols + col) * 2));
+        }
+
+        @Override
+        public float dot(int row, float[] x, int offset) {
+            long base = (long) row * cols * 2;
+            float result = 0;
+            for (int c = 0; c < cols; c++) {
+                result += f16(data.get(SHORT, base + c * 2L)) * x[offset + c];
+            }
+            return result;
+        }
+    }
+
+    /** bfloat16: the top half of a 32-bit float. */
+    public static final class BF16 extends WeightMatrix {
+        BF16(String name, MemorySegment data, int rows, int cols) {
+            super(name, data, rows, cols);
+        }
+
+        @Override
+        public GgmlType type() {
+            return GgmlType.BF16;
+        }
+
+        @Override
+        public float get(int row, int col) {
+            return Float.intBitsToFloat(data.get(SHORT, ((long) row * cols + col) * 2) << 16);
+        }
+
+        @Override
+        public float dot(int row, float[] x, int offset) {
+            long base = (long) row * cols * 2;
+            float result = 0;
+            for (int c = 0; c < cols; c++) {
+                result += Float.intBitsToFloat(data.get(SHORT, base + c * 2L) << 16) * x[offset + c];
+            }
+            return result;
+        }
+    }
+
+    /** Blocks of 32: a half-float scale, then 32 signed bytes. */
+    public static final class Q8_0 extends WeightMatrix {
+        private static final int BLOCK = 32;
+        private static final int BLOCK_BYTES = 34;
+        /** Bytes loaded per step: as many as there are float lanes, widened in one cast. */
+        private static final VectorSpecies<Byte> B = speciesOfLength(F.length());
+
+        Q8_0(String name, MemorySegment data, int rows, int cols) {
+            super(name, data, rows, cols);
+        }
+
+        @Override
+        public GgmlType type() {
+            return GgmlType.Q8_0;
+        }
+
+        @Override
+        public float get(int row, int col) {
+            long block = ((long) row * cols + col) / BLOCK * BLOCK_BYTES;
+            return f16(data.get(SHORT, block)) * data.get(ValueLayout.JAVA_BYTE, block + 2 + col % BLOCK);
+        }
+
+        @Override
+        public float dot(int row, float[] x, int offset) {
+            long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
+            int lanes = F.length();
+            float result = 0;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                FloatVector sum = FloatVector.zero(F);
+                for (int i = 0; i < BLOCK; i += lanes) {
+                    FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
+                            .castShape(F, 0);
+                    sum = q.fma(FloatVector.fromArray(F, x, offset + b * BLOCK + i), sum);
+                }
+                result += sum.reduceLanes(VectorOperators.ADD) * f16(data.get(SHORT, block));
+            }
+            return result;
+        }
+    }
+
+    /** Blocks of 32: a half-float scale, then 16 bytes of 4-bit values (low nibbles 0..15, high 16..31), minus 8. */
+    public static final class Q4_0 extends WeightMatrix {
+        private static final int BLOCK = 32;
+        private static final int BLOCK_BYTES = 18;
+
+        Q4_0(String name, MemorySegment data, int rows, int cols) {
+            super(name, data, rows, cols);
+        }
+
+        @Override
+        public GgmlType type() {
+            return GgmlType.Q4_0;
+        }
+
+        @Override
+        public float get(int row, int col) {
+            long block = ((long) row * cols + col) / BLOCK * BLOCK_BYTES;
+            int i = col % BLOCK;
+            int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + i % 16) & 0xFF;
+            int nibble = i < 16 ? packed & 0x0F : packed >>> 4;
+            return f16(data.get(SHORT, block)) * (nibble - 8);
+        }
+
+        @Override
+        public float dot(int row, float[] x, int offset) {
+            long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
+            float result = 0;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                int xi = offset + b * BLOCK;
+                float sum = 0;
+                for (int i = 0; i < 16; i++) {
+                    int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + i) & 0xFF;
+                    sum += ((packed & 0x0F) - 8) * x[xi + i] + ((packed >>> 4) - 8) * x[xi + i + 16];
+                }
+                result += sum * f16(data.get(SHORT, block));
+            }
+            return result;
+        }
+    }
+
+    private static VectorSpecies<Byte> speciesOfLength(int lanes) {
+        return switch (lanes) {
+            case 8 -> ByteVector.SPECIES_64;
+            case 16 -> ByteVector.SPECIES_128;
+            case 32 -> ByteVector.SPECIES_256;
+            default -> ByteVector.SPECIES_64;
+        };
+    }
+}

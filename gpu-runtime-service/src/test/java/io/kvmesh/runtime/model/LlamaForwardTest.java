@@ -1,0 +1,108 @@
+package io.kvmesh.runtime.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** The Java forward pass on the third-party Llama-2 fixture, against an independent numpy implementation. */
+class LlamaForwardTest {
+
+    static final Path FIXTURE = Path.of("../../shared/fixtures/llama-2-tiny-random.gguf").toAbsolutePath().normalize();
+    private static final Path REFERENCE = Path.of("src/test/python/llama_reference.py");
+    private static LlamaModel model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = LlamaModel.load(FIXTURE);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    /** Dense cache for one sequence: position p in slot p. */
+    private static float[][] denseLogits(LlamaForward forward, int[] tokens) {
+        KvStore store = new KvStore(model.config().layers(), tokens.length, model.config().kvDim());
+        float[][] all = new float[tokens.length][];
+        for (int p = 0; p < tokens.length; p++) {
+            all[p] = forward.forward(tokens[p], p, store, position -> position, true).clone();
+        }
+        return all;
+    }
+
+    @Test
+    void logitsAndGreedyTokensMatchTheNumpyReference() throws Exception {
+        int[] prompt = model.tokenizer().encode("Hello world, this is kvmesh", true);
+        JsonNode reference = reference(prompt, 8);
+        LlamaForward forward = new LlamaForward(model);
+        float[] logits = denseLogits(forward, prompt)[prompt.length - 1];
+        JsonNode expected = reference.get("logits");
+        assertThat(logits).hasSize(expected.size());
+        for (int i = 0; i < logits.length; i++) {
+            assertThat((double) logits[i]).as("logit %d", i).isCloseTo(expected.get(i).asDouble(), org.assertj.core.data.Offset.offset(2e-4));
+        }
+        List<Integer> generated = new ArrayList<>();
+        int[] sequence = prompt;
+        for (int step = 0; step < 8; step++) {
+            float[] last = denseLogits(forward, sequence)[sequence.length - 1];
+            int next = 0;
+            for (int i = 1; i < last.length; i++) {
+                if (last[i] > last[next]) {
+                    next = i;
+                }
+            }
+            generated.add(next);
+            sequence = Arrays.copyOf(sequence, sequence.length + 1);
+            sequence[sequence.length - 1] = next;
+        }
+        List<Integer> expectedTokens = new ArrayList<>();
+        reference.get("generated").forEach(n -> expectedTokens.add(n.asInt()));
+        assertThat(generated).isEqualTo(expectedTokens);
+    }
+
+    @Test
+    void pagedAttentionEqualsDenseExactly() {
+        int[] tokens = model.tokenizer().encode("Paged attention reads K and V through a block table.", true);
+        LlamaForward forward = new LlamaForward(model);
+        float[][] dense = denseLogits(forward, tokens);
+        int blockSize = 4;
+        int[] table = {6, 1, 9, 3, 0, 7, 2, 8, 5, 4, 11, 10, 13, 12, 15, 14};
+        KvStore paged = new KvStore(model.config().layers(), 16 * blockSize, model.config().kvDim());
+        for (int p = 0; p < tokens.length; p++) {
+            float[] logits = forward.forward(tokens[p], p, paged, position -> table[position / blockSize] * blockSize + position % blockSize, true);
+            assertThat(logits).as("position %d", p).isEqualTo(dense[p]);
+        }
+    }
+
+    private static JsonNode reference(int[] tokens, int generate) throws Exception {
+        boolean available = Files.isExecutable(Path.of("/usr/bin/python3"))
+                && new ProcessBuilder("/usr/bin/python3", "-c", "import numpy").start().waitFor() == 0;
+        String why = "python3-numpy (Debian package) is not installed; ./kvmesh test installs it";
+        if ("required".equals(System.getProperty("io.kvmesh.reference-tools"))) {
+            assertThat(available).as(why).isTrue();
+        } else {
+            assumeTrue(available, why);
+        }
+        String ids = String.join(",", Arrays.stream(tokens).mapToObj(String::valueOf).toList());
+        Process python = new ProcessBuilder("/usr/bin/python3", REFERENCE.toString(), FIXTURE.toString(), "--tokens", ids,
+                "--generate", String.valueOf(generate)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] output = python.getInputStream().readAllBytes();
+        assertThat(python.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(python.exitValue()).isZero();
+        return new ObjectMapper().readTree(output);
+    }
+}
