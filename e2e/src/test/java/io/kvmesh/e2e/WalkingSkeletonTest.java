@@ -42,6 +42,11 @@ class WalkingSkeletonTest {
 
     @BeforeAll
     static void startMesh() throws Exception {
+        // A broken mesh must fail the test, not hang it.
+        io.restassured.RestAssured.config = io.restassured.RestAssured.config().httpClient(
+                io.restassured.config.HttpClientConfig.httpClientConfig()
+                        .setParam("http.connection.timeout", 5_000)
+                        .setParam("http.socket.timeout", 30_000));
         Path runs = Path.of("target/e2e-runs/walking-skeleton").toAbsolutePath();
         if (java.nio.file.Files.exists(runs)) {
             try (var files = java.nio.file.Files.walk(runs)) {

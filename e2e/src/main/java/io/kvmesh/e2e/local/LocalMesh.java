@@ -27,37 +27,42 @@ import io.kvmesh.streams.StreamSettings;
 public final class LocalMesh implements AutoCloseable {
 
     /** What to start. {@code settings} go to every runtime pod as configuration (e.g. sim costs, KV blocks). */
-    public record Options(Path root, int pods, String backend, int routerPort, String policy, Path runDirectory,
+    public record Options(Path root, int pods, String backend, Path model, int routerPort, String policy, Path runDirectory,
                           Map<String, String> settings, Duration heartbeatTimeout) {
 
         public static Options defaults(Path root) {
             String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-            return new Options(root, 2, "sim", 8080, "prefix-aware", root.resolve(".kvmesh/runs/" + stamp), Map.of(),
+            return new Options(root, 2, "sim", null, 8080, "prefix-aware", root.resolve(".kvmesh/runs/" + stamp), Map.of(),
                     Duration.ofSeconds(3));
         }
 
         public Options withPods(int count) {
-            return new Options(root, count, backend, routerPort, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, count, backend, model, routerPort, policy, runDirectory, settings, heartbeatTimeout);
         }
 
         public Options withRouterPort(int port) {
-            return new Options(root, pods, backend, port, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, model, port, policy, runDirectory, settings, heartbeatTimeout);
         }
 
         public Options withPolicy(String name) {
-            return new Options(root, pods, backend, routerPort, name, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, model, routerPort, name, runDirectory, settings, heartbeatTimeout);
         }
 
         public Options withBackend(String name) {
-            return new Options(root, pods, name, routerPort, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, name, model, routerPort, policy, runDirectory, settings, heartbeatTimeout);
+        }
+
+        /** The GGUF file the cpu backend serves (and whose tokenizer the router uses). */
+        public Options withModel(Path file) {
+            return new Options(root, pods, backend, file, routerPort, policy, runDirectory, settings, heartbeatTimeout);
         }
 
         public Options withRunDirectory(Path directory) {
-            return new Options(root, pods, backend, routerPort, policy, directory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, model, routerPort, policy, directory, settings, heartbeatTimeout);
         }
 
         public Options withSettings(Map<String, String> extra) {
-            return new Options(root, pods, backend, routerPort, policy, runDirectory, extra, heartbeatTimeout);
+            return new Options(root, pods, backend, model, routerPort, policy, runDirectory, extra, heartbeatTimeout);
         }
     }
 
@@ -94,12 +99,18 @@ public final class LocalMesh implements AutoCloseable {
             pod.putAll(options.settings());
             pod.put("kvmesh.pod-id", "runtime-" + i);
             pod.put("kvmesh.backend", options.backend());
+            if (options.model() != null) {
+                pod.put("kvmesh.model-path", options.model().toString());
+            }
             ServiceProcess runtime = new ServiceProcess("runtime-" + i, jar("gpu-runtime-service"), freePort(), pod, options.runDirectory());
             runtimes.add(runtime);
             all.add(runtime);
         }
         Map<String, String> routing = new LinkedHashMap<>(followers);
         routing.put("kvmesh.policy", options.policy());
+        if (options.model() != null) {
+            routing.put("kvmesh.model-path", options.model().toString());
+        }
         router = new ServiceProcess("router", jar("router-service"), options.routerPort() == 0 ? freePort() : options.routerPort(),
                 routing, options.runDirectory());
         all.add(router);

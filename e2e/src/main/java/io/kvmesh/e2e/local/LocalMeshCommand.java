@@ -21,16 +21,26 @@ public final class LocalMeshCommand {
                     case "--port" -> options = options.withRouterPort(positive(value, "--port"));
                     case "--policy" -> options = options.withPolicy(required(value, "--policy"));
                     case "--backend" -> options = options.withBackend(required(value, "--backend"));
+                    case "--model" -> options = options.withModel(Path.of(required(value, "--model")).toAbsolutePath());
                     case "-h", "--help" -> {
-                        System.out.println("usage: kvmesh up [--pods N] [--backend sim] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
+                        System.out.println("usage: kvmesh up [--pods N] [--backend sim|cpu] [--model FILE.gguf] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
                         return;
                     }
                     default -> throw new IllegalArgumentException("unknown option " + args[i] + "; kvmesh up --help lists them");
                 }
                 i++;
             }
-            if (!options.backend().equals("sim")) {
-                throw new IllegalArgumentException("backend " + options.backend() + " is not built yet; use --backend sim (see README \"Status\")");
+            if (options.model() != null && options.backend().equals("sim")) {
+                options = options.withBackend("cpu");
+            }
+            if (options.backend().equals("cpu") && options.model() == null) {
+                throw new IllegalArgumentException("--backend cpu needs --model FILE.gguf (a generated default model comes with gen-model)");
+            }
+            if (options.model() != null && !java.nio.file.Files.isRegularFile(options.model())) {
+                throw new IllegalArgumentException("no such model file: " + options.model());
+            }
+            if (!options.backend().equals("sim") && !options.backend().equals("cpu")) {
+                throw new IllegalArgumentException("backend " + options.backend() + " is not available; use sim or cpu");
             }
         } catch (IllegalArgumentException e) {
             System.err.println("kvmesh up: " + e.getMessage());
@@ -58,11 +68,12 @@ public final class LocalMeshCommand {
                 endpoint: %s/v1
 
                   curl -s %s/v1/completions -H 'content-type: application/json' \\
-                    -d '{"model": "kvmesh-sim", "prompt": "Say hello to the KV cache", "max_tokens": 16}'
+                    -d '{"model": "%s", "prompt": "Say hello to the KV cache", "max_tokens": 16}'
 
                 Ctrl-C stops everything.
                 """, options.pods(), options.backend(), options.policy(), mesh.broker().bootstrapServers(),
-                mesh.runDirectory(), mesh.routerUrl(), mesh.routerUrl());
+                mesh.runDirectory(), mesh.routerUrl(), mesh.routerUrl(),
+                options.model() == null ? "kvmesh-sim" : options.model().getFileName().toString().replaceFirst("\\.gguf$", ""));
         Thread.currentThread().join();
     }
 

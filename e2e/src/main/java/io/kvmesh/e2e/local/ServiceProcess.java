@@ -62,6 +62,8 @@ public final class ServiceProcess {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.add("--sun-misc-unsafe-memory-access=allow");
+        command.add("--add-modules");
+        command.add("jdk.incubator.vector");
         command.add("-Dquarkus.http.port=" + port);
         settings.forEach((key, value) -> command.add("-D" + key + "=" + value));
         command.add("-jar");

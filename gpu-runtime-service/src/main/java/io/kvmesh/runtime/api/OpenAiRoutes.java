@@ -14,6 +14,7 @@ import io.kvmesh.openai.OpenAiException;
 import io.kvmesh.openai.PromptEncoder;
 import io.kvmesh.openai.Usage;
 import io.kvmesh.openai.vertx.ErrorResponses;
+import io.kvmesh.model.tokenizer.StreamingDecoder;
 import io.kvmesh.runtime.app.RuntimePod;
 import io.kvmesh.runtime.engine.Engine;
 import io.kvmesh.runtime.engine.FinishReason;
@@ -68,14 +69,15 @@ public class OpenAiRoutes {
         String id = (kind == InferenceRequest.Kind.CHAT ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         Output output = new Output(ctx.response(), request, id, pod);
         int[] prompt = PromptEncoder.tokens(request, pod.tokenizer());
-        try {
-            Engine.Handle handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), output));
-            ctx.response().closeHandler(closed -> handle.cancel());
-        } catch (IllegalArgumentException e) {
-            ErrorResponses.send(ctx, OpenAiError.invalidRequest(e.getMessage(), "max_tokens"));
+        String refusal = pod.engine().refusal(prompt.length, request.maxTokens());
+        if (refusal != null) {
+            ErrorResponses.send(ctx, OpenAiError.invalidRequest(refusal, "max_tokens"));
             return;
         }
+        // Headers go out before the engine can produce the first token.
         output.begin();
+        Engine.Handle handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), output));
+        ctx.response().closeHandler(closed -> handle.cancel());
     }
 
     /** Streams or collects one request's tokens into its HTTP response. Called on the engine thread. */
@@ -86,6 +88,7 @@ public class OpenAiRoutes {
         private final RuntimePod pod;
         private final long created = System.currentTimeMillis() / 1000;
         private final StringBuilder text = new StringBuilder();
+        private final StreamingDecoder decoder;
         private boolean first = true;
 
         Output(HttpServerResponse response, InferenceRequest request, String id, RuntimePod pod) {
@@ -93,6 +96,7 @@ public class OpenAiRoutes {
             this.request = request;
             this.id = id;
             this.pod = pod;
+            this.decoder = new StreamingDecoder(pod.tokenizer());
         }
 
         void begin() {
@@ -108,8 +112,11 @@ public class OpenAiRoutes {
 
         @Override
         public void onToken(int tokenId) {
-            String delta = pod.tokenizer().decode(new int[] {tokenId});
+            String delta = decoder.push(tokenId);
             if (request.stream()) {
+                if (delta.isEmpty()) {
+                    return; // part of a character; it goes out with the token that completes it
+                }
                 if (!response.closed()) {
                     response.write(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), delta, first, null)));
                 }
@@ -125,13 +132,20 @@ public class OpenAiRoutes {
                 return;
             }
             Usage usage = new Usage(promptTokens, completionTokens, cachedPromptTokens);
+            String rest = decoder.flush();
             if (request.stream()) {
-                StringBuilder tail = new StringBuilder(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, reason.openAiName())));
+                StringBuilder tail = new StringBuilder();
+                if (!rest.isEmpty()) {
+                    tail.append(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), rest, first, null)));
+                    first = false;
+                }
+                tail.append(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, reason.openAiName())));
                 if (request.includeUsage()) {
                     tail.append(event(CompletionJson.usageChunk(request.kind(), id, created, pod.modelId(), usage)));
                 }
                 response.end(tail.append("data: [DONE]\n\n").toString());
             } else {
+                text.append(rest);
                 response.putHeader("content-type", "application/json")
                         .end(CompletionJson.response(request.kind(), id, created, pod.modelId(), text.toString(), reason.openAiName(), usage));
             }

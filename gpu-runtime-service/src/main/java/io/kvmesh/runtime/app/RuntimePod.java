@@ -1,6 +1,9 @@
 package io.kvmesh.runtime.app;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.net.UnknownHostException;
 import java.util.concurrent.Executors;
@@ -19,7 +22,12 @@ import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.events.BlockUsage;
 import io.kvmesh.prefix.events.Medium;
 import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.model.gguf.GgufFormatException;
+import io.kvmesh.runtime.cpu.CpuBackend;
 import io.kvmesh.runtime.engine.Engine;
+import io.kvmesh.runtime.engine.ForwardBackend;
+import io.kvmesh.runtime.model.LlamaModel;
+import io.quarkus.runtime.Quarkus;
 import io.kvmesh.runtime.engine.EngineStats;
 import io.kvmesh.runtime.engine.Scheduler;
 import io.kvmesh.runtime.kv.BlockPool;
@@ -46,13 +54,15 @@ public class RuntimePod {
     private final RuntimeSettings settings;
     private final int httpPort;
     private final long epoch = System.currentTimeMillis();
-    private final Tokenizer tokenizer = new ByteTokenizer();
     private String podId;
     private String address;
     private KvEventRecorder recorder;
     private Engine engine;
     private PodEventPublisher publisher;
     private ScheduledExecutorService timers;
+    private LlamaModel model;
+    private Tokenizer tokenizer = new ByteTokenizer();
+    private String modelId;
     private volatile boolean ready;
     private long lastGenerated;
     private long lastStatusNanos = System.nanoTime();
@@ -63,19 +73,26 @@ public class RuntimePod {
     }
 
     void start(@Observes StartupEvent startup) {
-        if (!settings.backend().equals("sim")) {
-            throw new IllegalStateException("kvmesh.backend=" + settings.backend() + " is not available yet; use sim");
+        ForwardBackend backend;
+        int maxContext = settings.maxContextTokens();
+        try {
+            backend = backend();
+        } catch (IllegalArgumentException | GgufFormatException | IOException e) {
+            // A configuration or model-file problem: one clear line, not a stack trace.
+            LOG.errorf("cannot start the runtime pod: %s", e.getMessage());
+            Quarkus.asyncExit(1);
+            return;
+        }
+        if (model != null) {
+            maxContext = Math.min(maxContext, model.config().contextLength());
         }
         podId = settings.podId().orElseGet(() -> hostName() + "-" + httpPort);
         address = settings.advertisedAddress().orElse("127.0.0.1:" + httpPort);
         recorder = new KvEventRecorder(podId, epoch, settings.blockSize(), Medium.DEVICE);
-        BlockHasher hasher = new BlockHasher(settings.modelId(), settings.cacheSalt().orElse(""), settings.blockSize());
+        BlockHasher hasher = new BlockHasher(modelId, settings.cacheSalt().orElse(""), settings.blockSize());
         KvCacheManager kv = new KvCacheManager(new BlockPool(settings.kvBlocks(), settings.blockSize(), recorder), hasher);
-        RuntimeSettings.Sim sim = settings.sim();
         engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning()),
-                new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
-                        Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000))),
-                settings.maxContextTokens());
+                backend, maxContext);
         engine.start();
 
         RuntimeSettings.Kafka kafka = settings.kafka();
@@ -90,8 +107,35 @@ public class RuntimePod {
         timers.scheduleWithFixedDelay(this::publishEvents, kafka.eventInterval().toMillis(), kafka.eventInterval().toMillis(), TimeUnit.MILLISECONDS);
         timers.scheduleAtFixedRate(this::publishStatus, kafka.statusInterval().toMillis(), kafka.statusInterval().toMillis(), TimeUnit.MILLISECONDS);
         LOG.infof("pod %s (epoch %d) serves %s at %s: %d KV blocks of %d tokens, backend %s, Kafka %s, topics %s.*",
-                podId, epoch, settings.modelId(), address, settings.kvBlocks(), settings.blockSize(), settings.backend(),
+                podId, epoch, modelId, address, settings.kvBlocks(), settings.blockSize(), settings.backend(),
                 kafka.bootstrapServers(), kafka.topicPrefix());
+    }
+
+    /** The configured backend, loading the model file for {@code cpu}. */
+    private ForwardBackend backend() throws IOException {
+        switch (settings.backend()) {
+            case "sim" -> {
+                modelId = settings.modelId().orElse("kvmesh-sim");
+                RuntimeSettings.Sim sim = settings.sim();
+                return new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
+                        Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000)));
+            }
+            case "cpu" -> {
+                Path file = Path.of(settings.modelPath().orElseThrow(() ->
+                        new IllegalArgumentException("kvmesh.backend=cpu needs kvmesh.model-path (a GGUF file)")));
+                if (!Files.isRegularFile(file)) {
+                    throw new IllegalArgumentException("kvmesh.model-path " + file + " is not a file");
+                }
+                long started = System.nanoTime();
+                model = LlamaModel.load(file);
+                tokenizer = model.tokenizer();
+                modelId = settings.modelId().orElse(file.getFileName().toString().replaceFirst("\\.gguf$", ""));
+                LOG.infof("loaded %s (%s) in %d ms: %s", file, model.name(), (System.nanoTime() - started) / 1_000_000, model.config());
+                return new CpuBackend(model, settings.kvBlocks(), settings.blockSize());
+            }
+            default -> throw new IllegalArgumentException("kvmesh.backend=" + settings.backend()
+                    + " is not available; use sim or cpu (cuda comes with the CUDA issue)");
+        }
     }
 
     void stop(@Observes ShutdownEvent shutdown) {
@@ -107,6 +151,9 @@ public class RuntimePod {
             publisher.tombstone(podId);
             publisher.close();
         }
+        if (model != null) {
+            model.close();
+        }
     }
 
     public Engine engine() {
@@ -118,7 +165,7 @@ public class RuntimePod {
     }
 
     public String modelId() {
-        return settings.modelId();
+        return modelId;
     }
 
     public String podId() {
@@ -153,7 +200,7 @@ public class RuntimePod {
             double tokensPerSecond = (stats.generatedTokens() - lastGenerated) / seconds;
             lastGenerated = stats.generatedTokens();
             lastStatusNanos = now;
-            publisher.publish(new PodStatus(podId, epoch, address, settings.modelId(), settings.blockSize(), ready,
+            publisher.publish(new PodStatus(podId, epoch, address, modelId, settings.blockSize(), ready,
                     stats.running(), stats.waiting(), 0, new BlockUsage(stats.usedBlocks(), stats.totalBlocks()),
                     new BlockUsage(0, 0), stats.prefixHitRate(), tokensPerSecond, System.currentTimeMillis()));
         } catch (RuntimeException e) {

@@ -11,9 +11,11 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "kvmesh")
 public interface RuntimeSettings {
 
-    /** The model id served (and hashed into every block's root). */
-    @WithDefault("kvmesh-sim")
-    String modelId();
+    /** The model id served (and hashed into every block's root); default: kvmesh-sim, or the model file's name. */
+    Optional<String> modelId();
+
+    /** The GGUF model file the {@code cpu} backend serves. */
+    Optional<String> modelPath();
 
     /** The pod's id in events and status; default: host name and HTTP port. */
     Optional<String> podId();
@@ -21,7 +23,7 @@ public interface RuntimeSettings {
     /** host:port the router reaches this pod at; default 127.0.0.1 and the HTTP port. */
     Optional<String> advertisedAddress();
 
-    /** Compute backend; only {@code sim} exists so far. */
+    /** Compute backend: {@code sim} (cost model, no arithmetic) or {@code cpu} (needs {@code model-path}). */
     @WithDefault("sim")
     String backend();
 

@@ -47,13 +47,21 @@ public final class Engine implements AutoCloseable {
         return maxContextTokens;
     }
 
+    /** Why a request of this size can never be served, or null when it can. */
+    public String refusal(int promptTokens, int maxTokens) {
+        long needed = (long) promptTokens + maxTokens;
+        if (needed > maxContextTokens) {
+            return "This model's maximum context length is " + maxContextTokens + " tokens. However, you requested "
+                    + needed + " tokens (" + promptTokens + " in the messages, " + maxTokens + " in the completion).";
+        }
+        return null;
+    }
+
     /** Queues a request; the returned handle cancels it. Throws when it can never fit. */
     public Handle submit(GenerationRequest request) {
-        long needed = (long) request.promptTokens().length + request.maxTokens();
-        if (needed > maxContextTokens) {
-            throw new IllegalArgumentException("This model's maximum context length is " + maxContextTokens
-                    + " tokens. However, you requested " + needed + " tokens (" + request.promptTokens().length
-                    + " in the messages, " + request.maxTokens() + " in the completion).");
+        String refusal = refusal(request.promptTokens().length, request.maxTokens());
+        if (refusal != null) {
+            throw new IllegalArgumentException(refusal);
         }
         SequenceState sequence = new SequenceState(request);
         submissions.add(sequence);
@@ -121,8 +129,9 @@ public final class Engine implements AutoCloseable {
             int token = backend.sampleNext(sequence);
             sequence.generated++;
             generatedTokens++;
-            sequence.request.sink().onToken(token);
-            if (token == backend.eosToken()) {
+            if (!deliver(sequence, token)) {
+                complete(sequence, FinishReason.ABORT);
+            } else if (token == backend.eosToken()) {
                 complete(sequence, FinishReason.STOP);
             } else if (sequence.generated >= sequence.request.maxTokens()) {
                 complete(sequence, FinishReason.LENGTH);
@@ -138,11 +147,28 @@ public final class Engine implements AutoCloseable {
         scheduler.add(sequence);
     }
 
+    /** Hands a token to the request's sink; a failing sink ends that request, never the loop. */
+    private boolean deliver(SequenceState sequence, int token) {
+        try {
+            sequence.request.sink().onToken(token);
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warnf("request %s: its output failed (%s); aborting it", sequence.id(), e.toString());
+            return false;
+        }
+    }
+
     private void complete(SequenceState sequence, FinishReason reason) {
         scheduler.finish(sequence);
         finished++;
-        sequence.request.sink().onFinish(reason, sequence.promptLength(), sequence.generated,
-                Math.max(0, sequence.cachedPromptTokens));
+        // Whoever learns of the finish (a client, a test) sees the blocks already released.
+        stats = snapshot();
+        try {
+            sequence.request.sink().onFinish(reason, sequence.promptLength(), sequence.generated,
+                    Math.max(0, sequence.cachedPromptTokens));
+        } catch (RuntimeException e) {
+            LOG.warnf("request %s: finishing its output failed: %s", sequence.id(), e.toString());
+        }
     }
 
     private EngineStats snapshot() {

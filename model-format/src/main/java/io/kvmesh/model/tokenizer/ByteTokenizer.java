@@ -39,6 +39,11 @@ public final class ByteTokenizer implements Tokenizer {
         return new String(bytes, 0, length, StandardCharsets.UTF_8);
     }
 
+    @Override
+    public byte[] pieceBytes(int tokenId) {
+        return tokenId >= BYTE_OFFSET && tokenId < BYTE_OFFSET + 256 ? new byte[] {(byte) (tokenId - BYTE_OFFSET)} : new byte[0];
+    }
+
     /** The token of one byte value (0..255). */
     public static int byteToken(int value) {
         return (value & 0xFF) + BYTE_OFFSET;

@@ -243,7 +243,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return out.toString(StandardCharsets.UTF_8);
     }
 
-    /** The bytes one token contributes to decoded text (a byte token may be part of a multi-byte character). */
+    @Override
     public byte[] pieceBytes(int id) {
         if (id < 0 || id >= tokens.length) {
             throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + tokens.length);

@@ -9,6 +9,9 @@ public interface Tokenizer {
     /** The text of {@code tokenIds}; special tokens produce no text. */
     String decode(int[] tokenIds);
 
+    /** The bytes one token adds to decoded text: a byte token may carry part of a multi-byte character. */
+    byte[] pieceBytes(int tokenId);
+
     int bosId();
 
     int eosId();

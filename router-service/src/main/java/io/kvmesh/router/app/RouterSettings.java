@@ -15,6 +15,9 @@ public interface RouterSettings {
     @WithDefault("prefix-aware")
     String policy();
 
+    /** A GGUF file whose tokenizer the pods use (cpu backend); unset: the sim backend's byte tokenizer. */
+    Optional<String> modelPath();
+
     /** The pool's block size: the router hashes prompts exactly as the pods do. */
     @WithDefault("16")
     int blockSize();

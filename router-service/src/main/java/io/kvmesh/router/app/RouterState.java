@@ -1,5 +1,7 @@
 package io.kvmesh.router.app;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,7 +11,9 @@ import jakarta.enterprise.event.Observes;
 
 import org.jboss.logging.Logger;
 
+import io.kvmesh.model.gguf.GgufFile;
 import io.kvmesh.model.tokenizer.ByteTokenizer;
+import io.kvmesh.model.tokenizer.SentencePieceTokenizer;
 import io.kvmesh.model.tokenizer.Tokenizer;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.index.LivePods;
@@ -38,7 +42,7 @@ public class RouterState {
     private final PrefixIndex index = new PrefixIndex();
     private final LivePods pods;
     private final PodSelector selector;
-    private final Tokenizer tokenizer = new ByteTokenizer();
+    private final Tokenizer tokenizer;
     private final Map<String, BlockHasher> hashers = new ConcurrentHashMap<>();
     private final Map<String, Long> suspectUntil = new ConcurrentHashMap<>();
     private IndexFollower follower;
@@ -46,9 +50,19 @@ public class RouterState {
     RouterState(RouterSettings settings) {
         this.settings = settings;
         this.pods = new LivePods(index, settings.heartbeatTimeout().toMillis());
+        this.tokenizer = settings.modelPath().map(RouterState::tokenizerOf).orElseGet(ByteTokenizer::new);
         RouterSettings.Weights w = settings.weights();
         this.selector = new PodSelector(index, pods, RoutingPolicy.named(settings.policy(),
                 new PrefixAwarePolicy.Weights(w.prefix(), w.hostBlock(), w.queue(), w.kvUsage())));
+    }
+
+    /** The tokenizer of a GGUF model, read once at start (the router never loads weights). */
+    private static Tokenizer tokenizerOf(String path) {
+        try (GgufFile gguf = GgufFile.open(Path.of(path))) {
+            return SentencePieceTokenizer.fromGguf(gguf);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("kvmesh.model-path " + path + " cannot be read: " + e.getMessage(), e);
+        }
     }
 
     void start(@Observes StartupEvent startup) {
