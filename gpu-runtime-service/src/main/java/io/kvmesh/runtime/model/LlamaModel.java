@@ -6,7 +6,8 @@ import java.nio.file.Path;
 
 import io.kvmesh.model.gguf.GgufFile;
 import io.kvmesh.model.gguf.GgufTensorInfo;
-import io.kvmesh.model.tokenizer.SentencePieceTokenizer;
+import io.kvmesh.model.tokenizer.Tokenizer;
+import io.kvmesh.model.tokenizer.Tokenizers;
 
 /**
  * A Llama-family model loaded from GGUF: configuration, tokenizer and weights (copied into memory this model owns;
@@ -19,7 +20,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final String name;
     private final LlamaConfig config;
-    private final SentencePieceTokenizer tokenizer;
+    private final Tokenizer tokenizer;
     final WeightMatrix tokenEmbedding;
     final float[] outputNorm;
     final WeightMatrix output;
@@ -32,12 +33,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private LlamaModel(GgufFile gguf, String name) {
         this.name = name;
-        String kind = gguf.has("tokenizer.ggml.model") ? gguf.string("tokenizer.ggml.model") : "(none)";
-        if (!kind.equals("llama")) {
-            throw new io.kvmesh.model.gguf.GgufFormatException(0, "tokenizer.ggml.model",
-                    "tokenizer \"" + kind + "\" is not supported yet (llama/SentencePiece is)");
-        }
-        tokenizer = SentencePieceTokenizer.fromGguf(gguf);
+        tokenizer = Tokenizers.fromGguf(gguf);
         config = LlamaConfig.of(gguf, tokenizer.vocabularySize());
         tokenEmbedding = load(gguf, "token_embd.weight");
         outputNorm = floats(load(gguf, "output_norm.weight"));
@@ -81,7 +77,7 @@ public final class LlamaModel implements AutoCloseable {
         return config;
     }
 
-    public SentencePieceTokenizer tokenizer() {
+    public Tokenizer tokenizer() {
         return tokenizer;
     }
 

@@ -88,7 +88,35 @@ class LlamaForwardTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = io.kvmesh.model.gguf.GgmlType.class, names = {"F16", "Q8_0", "Q4_0"})
+    void generatedModelsOfEveryTypeMatchTheNumpyReference(io.kvmesh.model.gguf.GgmlType type,
+                                                          @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tiny-" + type + ".gguf");
+        io.kvmesh.model.gen.ModelGenerator.write(io.kvmesh.model.gen.ModelShape.preset("tiny"), type, 7, file);
+        try (LlamaModel generated = LlamaModel.load(file)) {
+            int[] prompt = generated.tokenizer().encode("Quantized weights, computed in Java.", true);
+            JsonNode reference = reference(file, prompt, 0);
+            LlamaForward forward = new LlamaForward(generated);
+            KvStore store = new KvStore(generated.config().layers(), prompt.length, generated.config().kvDim());
+            float[] logits = null;
+            for (int p = 0; p < prompt.length; p++) {
+                logits = forward.forward(prompt[p], p, store, position -> position, p == prompt.length - 1);
+            }
+            JsonNode expected = reference.get("logits");
+            assertThat(logits).hasSize(expected.size());
+            for (int i = 0; i < logits.length; i++) {
+                assertThat((double) logits[i]).as("%s logit %d", type, i)
+                        .isCloseTo(expected.get(i).asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+            }
+        }
+    }
+
     private static JsonNode reference(int[] tokens, int generate) throws Exception {
+        return reference(FIXTURE, tokens, generate);
+    }
+
+    private static JsonNode reference(Path model, int[] tokens, int generate) throws Exception {
         boolean available = Files.isExecutable(Path.of("/usr/bin/python3"))
                 && new ProcessBuilder("/usr/bin/python3", "-c", "import numpy").start().waitFor() == 0;
         String why = "python3-numpy (Debian package) is not installed; ./kvmesh test installs it";
@@ -98,7 +126,7 @@ class LlamaForwardTest {
             assumeTrue(available, why);
         }
         String ids = String.join(",", Arrays.stream(tokens).mapToObj(String::valueOf).toList());
-        Process python = new ProcessBuilder("/usr/bin/python3", REFERENCE.toString(), FIXTURE.toString(), "--tokens", ids,
+        Process python = new ProcessBuilder("/usr/bin/python3", REFERENCE.toString(), model.toString(), "--tokens", ids,
                 "--generate", String.valueOf(generate)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         byte[] output = python.getInputStream().readAllBytes();
         assertThat(python.waitFor(120, TimeUnit.SECONDS)).isTrue();

@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 
 import io.kvmesh.model.gguf.GgufFile;
 import io.kvmesh.model.gguf.GgufFormatException;
-import io.kvmesh.model.tokenizer.SentencePieceTokenizer;
+import io.kvmesh.model.tokenizer.Tokenizers;
 
 /**
  * {@code kvmesh tokenize --model FILE.gguf [--no-bos] TEXT}: the token ids of TEXT, comma-separated on one line, as
@@ -59,11 +59,7 @@ public final class TokenizeCommand {
                 throw new IllegalArgumentException("no such model file: " + model);
             }
             try (GgufFile gguf = GgufFile.open(model)) {
-                String kind = gguf.has("tokenizer.ggml.model") ? gguf.string("tokenizer.ggml.model") : "(none)";
-                if (!kind.equals("llama")) {
-                    throw new IllegalArgumentException("tokenizer.ggml.model is \"" + kind + "\"; only \"llama\" (SentencePiece) is supported so far");
-                }
-                int[] ids = SentencePieceTokenizer.fromGguf(gguf).encode(text, bos);
+                int[] ids = Tokenizers.fromGguf(gguf).encode(text, bos);
                 out.println(Arrays.stream(ids).mapToObj(String::valueOf).collect(Collectors.joining(",")));
             }
             return 0;

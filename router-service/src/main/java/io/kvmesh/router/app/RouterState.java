@@ -13,7 +13,7 @@ import org.jboss.logging.Logger;
 
 import io.kvmesh.model.gguf.GgufFile;
 import io.kvmesh.model.tokenizer.ByteTokenizer;
-import io.kvmesh.model.tokenizer.SentencePieceTokenizer;
+import io.kvmesh.model.tokenizer.Tokenizers;
 import io.kvmesh.model.tokenizer.Tokenizer;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.index.LivePods;
@@ -59,7 +59,7 @@ public class RouterState {
     /** The tokenizer of a GGUF model, read once at start (the router never loads weights). */
     private static Tokenizer tokenizerOf(String path) {
         try (GgufFile gguf = GgufFile.open(Path.of(path))) {
-            return SentencePieceTokenizer.fromGguf(gguf);
+            return Tokenizers.fromGguf(gguf);
         } catch (IOException e) {
             throw new IllegalArgumentException("kvmesh.model-path " + path + " cannot be read: " + e.getMessage(), e);
         }
