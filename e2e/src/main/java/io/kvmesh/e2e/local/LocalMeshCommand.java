@@ -12,7 +12,9 @@ public final class LocalMeshCommand {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        LocalMesh.Options options = LocalMesh.Options.defaults(Path.of(System.getProperty("io.kvmesh.root", ".")).toAbsolutePath().normalize());
+        Path root = Path.of(System.getProperty("io.kvmesh.root", ".")).toAbsolutePath().normalize();
+        // People get real tokens by default: the cpu backend on a generated small model.
+        LocalMesh.Options options = LocalMesh.Options.defaults(root).withBackend("cpu");
         try {
             for (int i = 0; i < args.length; i++) {
                 String value = i + 1 < args.length ? args[i + 1] : null;
@@ -23,7 +25,8 @@ public final class LocalMeshCommand {
                     case "--backend" -> options = options.withBackend(required(value, "--backend"));
                     case "--model" -> options = options.withModel(Path.of(required(value, "--model")).toAbsolutePath());
                     case "-h", "--help" -> {
-                        System.out.println("usage: kvmesh up [--pods N] [--backend sim|cpu] [--model FILE.gguf] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
+                        System.out.println("usage: kvmesh up [--pods N] [--backend cpu|sim] [--model FILE.gguf] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
+                        System.out.println("  cpu (default) serves FILE.gguf, or a generated small model; sim runs the cost model without arithmetic");
                         return;
                     }
                     default -> throw new IllegalArgumentException("unknown option " + args[i] + "; kvmesh up --help lists them");
@@ -31,10 +34,7 @@ public final class LocalMeshCommand {
                 i++;
             }
             if (options.model() != null && options.backend().equals("sim")) {
-                options = options.withBackend("cpu");
-            }
-            if (options.backend().equals("cpu") && options.model() == null) {
-                throw new IllegalArgumentException("--backend cpu needs --model FILE.gguf (a generated default model comes with gen-model)");
+                throw new IllegalArgumentException("--model needs the cpu backend (the sim backend computes nothing)");
             }
             if (options.model() != null && !java.nio.file.Files.isRegularFile(options.model())) {
                 throw new IllegalArgumentException("no such model file: " + options.model());
@@ -45,6 +45,9 @@ public final class LocalMeshCommand {
         } catch (IllegalArgumentException e) {
             System.err.println("kvmesh up: " + e.getMessage());
             System.exit(2);
+        }
+        if (options.backend().equals("cpu") && options.model() == null) {
+            options = options.withModel(defaultModel(root));
         }
         LocalMesh mesh;
         try {
@@ -75,6 +78,25 @@ public final class LocalMeshCommand {
                 mesh.runDirectory(), mesh.routerUrl(), mesh.routerUrl(),
                 options.model() == null ? "kvmesh-sim" : options.model().getFileName().toString().replaceFirst("\\.gguf$", ""));
         Thread.currentThread().join();
+    }
+
+    /** The generated small Q8_0 model, written once into .kvmesh/models. */
+    private static Path defaultModel(Path root) {
+        Path file = root.resolve(".kvmesh/models/small-q8_0.gguf");
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            System.out.println("  generating the default model (small preset, Q8_0, seed 42) into " + file + " ...");
+            try {
+                java.nio.file.Files.createDirectories(file.getParent());
+                Path partial = file.resolveSibling(file.getFileName() + ".partial");
+                io.kvmesh.model.gen.ModelGenerator.write(io.kvmesh.model.gen.ModelShape.preset("small"),
+                        io.kvmesh.model.gguf.GgmlType.Q8_0, 42, partial);
+                java.nio.file.Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.io.IOException e) {
+                System.err.println("kvmesh up: cannot write the default model: " + e.getMessage());
+                System.exit(1);
+            }
+        }
+        return file;
     }
 
     private static int positive(String value, String option) {

@@ -60,7 +60,7 @@ public final class ServiceProcess {
     synchronized void start() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx512m");
+        command.add("-Xmx1g");
         command.add("--sun-misc-unsafe-memory-access=allow");
         command.add("--add-modules");
         command.add("jdk.incubator.vector");

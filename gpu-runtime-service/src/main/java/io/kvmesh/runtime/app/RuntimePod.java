@@ -63,6 +63,7 @@ public class RuntimePod {
     private LlamaModel model;
     private Tokenizer tokenizer = new ByteTokenizer();
     private String modelId;
+    private int kvBlocks;
     private volatile boolean ready;
     private long lastGenerated;
     private long lastStatusNanos = System.nanoTime();
@@ -90,7 +91,7 @@ public class RuntimePod {
         address = settings.advertisedAddress().orElse("127.0.0.1:" + httpPort);
         recorder = new KvEventRecorder(podId, epoch, settings.blockSize(), Medium.DEVICE);
         BlockHasher hasher = new BlockHasher(modelId, settings.cacheSalt().orElse(""), settings.blockSize());
-        KvCacheManager kv = new KvCacheManager(new BlockPool(settings.kvBlocks(), settings.blockSize(), recorder), hasher);
+        KvCacheManager kv = new KvCacheManager(new BlockPool(kvBlocks, settings.blockSize(), recorder), hasher);
         engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning()),
                 backend, maxContext);
         engine.start();
@@ -107,7 +108,7 @@ public class RuntimePod {
         timers.scheduleWithFixedDelay(this::publishEvents, kafka.eventInterval().toMillis(), kafka.eventInterval().toMillis(), TimeUnit.MILLISECONDS);
         timers.scheduleAtFixedRate(this::publishStatus, kafka.statusInterval().toMillis(), kafka.statusInterval().toMillis(), TimeUnit.MILLISECONDS);
         LOG.infof("pod %s (epoch %d) serves %s at %s: %d KV blocks of %d tokens, backend %s, Kafka %s, topics %s.*",
-                podId, epoch, modelId, address, settings.kvBlocks(), settings.blockSize(), settings.backend(),
+                podId, epoch, modelId, address, kvBlocks, settings.blockSize(), settings.backend(),
                 kafka.bootstrapServers(), kafka.topicPrefix());
     }
 
@@ -116,6 +117,7 @@ public class RuntimePod {
         switch (settings.backend()) {
             case "sim" -> {
                 modelId = settings.modelId().orElse("kvmesh-sim");
+                kvBlocks = settings.kvBlocks().orElse(4096);
                 RuntimeSettings.Sim sim = settings.sim();
                 return new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
                         Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000)));
@@ -131,7 +133,10 @@ public class RuntimePod {
                 tokenizer = model.tokenizer();
                 modelId = settings.modelId().orElse(file.getFileName().toString().replaceFirst("\\.gguf$", ""));
                 LOG.infof("loaded %s (%s) in %d ms: %s", file, model.name(), (System.nanoTime() - started) / 1_000_000, model.config());
-                return new CpuBackend(model, settings.kvBlocks(), settings.blockSize());
+                // float32 K and V for every layer: what one block costs on this model.
+                long bytesPerBlock = 2L * Float.BYTES * settings.blockSize() * model.config().layers() * model.config().kvDim();
+                kvBlocks = settings.kvBlocks().orElse((int) Math.max(1, Math.min(4096, settings.kvCacheMib() * (1L << 20) / bytesPerBlock)));
+                return new CpuBackend(model, kvBlocks, settings.blockSize());
             }
             default -> throw new IllegalArgumentException("kvmesh.backend=" + settings.backend()
                     + " is not available; use sim or cpu (cuda comes with the CUDA issue)");

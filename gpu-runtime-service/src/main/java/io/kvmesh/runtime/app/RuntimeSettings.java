@@ -34,9 +34,12 @@ public interface RuntimeSettings {
     @WithDefault("16")
     int blockSize();
 
-    /** KV blocks in device memory. */
-    @WithDefault("4096")
-    int kvBlocks();
+    /** KV blocks in device memory; default: 4096 on sim, what {@code kv-cache-mib} holds on cpu (at most 4096). */
+    Optional<Integer> kvBlocks();
+
+    /** Memory for the KV cache of the cpu backend when {@code kv-blocks} is not set, in MiB. */
+    @WithDefault("256")
+    int kvCacheMib();
 
     /** Longest prompt plus completion accepted, in tokens (also capped by the KV pool). */
     @WithDefault("8192")
