@@ -7,7 +7,8 @@ import io.kvmesh.model.chat.ChatMessage;
 /**
  * A validated {@code /v1/completions} or {@code /v1/chat/completions} request, reduced to what serving needs.
  * Exactly one of {@code prompt}, {@code promptTokens} (completions given token ids) and {@code messages} is set.
- * {@code user} is OpenAI's end-user id (the session key for paused tool calls later).
+ * {@code user} is OpenAI's end-user id (the session key for paused tool calls later). {@code topK} 0 means no cut
+ * ({@code top_k}, a vLLM extension); {@code stop} holds up to four stop strings.
  */
 public record InferenceRequest(
         Kind kind,
@@ -19,7 +20,10 @@ public record InferenceRequest(
         boolean stream,
         boolean includeUsage,
         double temperature,
+        double topP,
+        int topK,
         Long seed,
+        List<String> stop,
         String user) {
 
     public enum Kind {

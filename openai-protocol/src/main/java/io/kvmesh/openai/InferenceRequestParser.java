@@ -79,11 +79,14 @@ public final class InferenceRequestParser {
             throw invalid("Only n = 1 is supported.", "n");
         }
         double temperature = number(root, "temperature", 0.0, 2.0, 1.0);
+        double topP = number(root, "top_p", Double.MIN_VALUE, 1.0, 1.0);
+        int topK = (int) integer(root, "top_k", -1, Integer.MAX_VALUE, 0);
+        List<String> stop = stop(root.get("stop"));
         JsonNode seedNode = root.get("seed");
         Long seed = seedNode == null || seedNode.isNull() ? null : integer(root, "seed", Long.MIN_VALUE, Long.MAX_VALUE, 0);
         String user = text(root, "user", false);
         return new InferenceRequest(kind, model, prompt, promptTokens, messages, maxTokens, stream, includeUsage,
-                temperature, seed, user);
+                temperature, topP, Math.max(0, topK), seed, stop, user);
     }
 
     private JsonNode readJson(byte[] body) {
@@ -97,6 +100,30 @@ public final class InferenceRequestParser {
         } catch (IOException e) {
             throw invalid("The request body could not be read.", null);
         }
+    }
+
+    /** A string or an array of up to four non-empty strings. */
+    private static List<String> stop(JsonNode value) {
+        if (value == null || value.isNull()) {
+            return List.of();
+        }
+        List<String> stops = new ArrayList<>();
+        if (value.isTextual()) {
+            stops.add(value.textValue());
+        } else if (value.isArray() && value.size() <= 4) {
+            for (JsonNode element : value) {
+                if (!element.isTextual()) {
+                    throw invalid("'stop' must be a string or an array of up to 4 strings.", "stop");
+                }
+                stops.add(element.textValue());
+            }
+        } else {
+            throw invalid("'stop' must be a string or an array of up to 4 strings.", "stop");
+        }
+        if (stops.stream().anyMatch(String::isEmpty)) {
+            throw invalid("'stop' strings must not be empty.", "stop");
+        }
+        return List.copyOf(stops);
     }
 
     private static List<ChatMessage> messages(JsonNode value) {

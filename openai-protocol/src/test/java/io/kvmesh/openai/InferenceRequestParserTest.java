@@ -43,6 +43,12 @@ class InferenceRequestParserTest {
         assertThat(request.stream()).isTrue();
         assertThat(request.includeUsage()).isTrue();
         assertThat(request.user()).isEqualTo("u1");
+        InferenceRequest sampled = completion("{\"model\":\"m\",\"prompt\":\"x\",\"temperature\":0.7,\"top_p\":0.9,\"top_k\":40,\"seed\":3,\"stop\":[\"\\n\",\"END\"]}");
+        assertThat(sampled.temperature()).isEqualTo(0.7);
+        assertThat(sampled.topP()).isEqualTo(0.9);
+        assertThat(sampled.topK()).isEqualTo(40);
+        assertThat(sampled.seed()).isEqualTo(3L);
+        assertThat(sampled.stop()).containsExactly("\n", "END");
     }
 
     @Test
@@ -62,6 +68,9 @@ class InferenceRequestParserTest {
         assertRefused(() -> completion("{\"model\":\"m\",\"prompt\":\"x\",\"stream\":\"yes\"}"), "stream", "boolean");
         assertRefused(() -> completion("{\"model\":\"m\",\"prompt\":\"x\",\"n\":2}"), "n", "n = 1");
         assertRefused(() -> completion("{\"model\":\"m\",\"prompt\":\"x\",\"temperature\":3}"), "temperature", "between");
+        assertRefused(() -> completion("{\"model\":\"m\",\"prompt\":\"x\",\"top_p\":0}"), "top_p", "between");
+        assertRefused(() -> completion("{\"model\":\"m\",\"prompt\":\"x\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}"), "stop", "up to 4");
+        assertRefused(() -> completion("{\"model\":\"m\",\"prompt\":\"x\",\"stop\":\"\"}"), "stop", "must not be empty");
         assertRefused(() -> chat("{\"model\":\"m\"}"), "messages", "'messages' is a required property");
         assertRefused(() -> chat("{\"model\":\"m\",\"messages\":[]}"), "messages", "non-empty");
         assertRefused(() -> chat("{\"model\":\"m\",\"messages\":[{\"role\":\"king\",\"content\":\"x\"}]}"), "messages[0].role", "must be one of");

@@ -19,6 +19,7 @@ import io.kvmesh.runtime.app.RuntimePod;
 import io.kvmesh.runtime.engine.Engine;
 import io.kvmesh.runtime.engine.FinishReason;
 import io.kvmesh.runtime.engine.GenerationRequest;
+import io.kvmesh.runtime.engine.SamplingParams;
 import io.kvmesh.runtime.engine.TokenSink;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -67,36 +68,49 @@ public class OpenAiRoutes {
             return;
         }
         String id = (kind == InferenceRequest.Kind.CHAT ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
-        Output output = new Output(ctx.response(), request, id, pod);
         int[] prompt = PromptEncoder.tokens(request, pod.tokenizer());
         String refusal = pod.engine().refusal(prompt.length, request.maxTokens());
         if (refusal != null) {
             ErrorResponses.send(ctx, OpenAiError.invalidRequest(refusal, "max_tokens"));
             return;
         }
+        Output output = new Output(ctx.response(), request, id, pod, prompt.length);
         // Headers go out before the engine can produce the first token.
         output.begin();
-        Engine.Handle handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), output));
-        ctx.response().closeHandler(closed -> handle.cancel());
+        SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), request.seed());
+        output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output));
+        ctx.response().closeHandler(closed -> output.handle.cancel());
     }
 
-    /** Streams or collects one request's tokens into its HTTP response. Called on the engine thread. */
+    /**
+     * Streams or collects one request's text into its HTTP response, on the engine thread. With stop strings, the last
+     * few characters are held back until they cannot begin a stop string, so a stop string is never shown.
+     */
     private static final class Output implements TokenSink {
         private final HttpServerResponse response;
         private final InferenceRequest request;
         private final String id;
         private final RuntimePod pod;
+        private final int promptTokens;
         private final long created = System.currentTimeMillis() / 1000;
-        private final StringBuilder text = new StringBuilder();
         private final StreamingDecoder decoder;
+        private final StringBuilder text = new StringBuilder();
+        private final int holdBack;
+        private volatile Engine.Handle handle;
+        private int shown;
+        private volatile int cachedPromptTokens;
+        private int completionTokens;
         private boolean first = true;
+        private boolean done;
 
-        Output(HttpServerResponse response, InferenceRequest request, String id, RuntimePod pod) {
+        Output(HttpServerResponse response, InferenceRequest request, String id, RuntimePod pod, int promptTokens) {
             this.response = response;
             this.request = request;
             this.id = id;
             this.pod = pod;
+            this.promptTokens = promptTokens;
             this.decoder = new StreamingDecoder(pod.tokenizer());
+            this.holdBack = request.stop().stream().mapToInt(String::length).max().orElse(1) - 1;
         }
 
         void begin() {
@@ -111,44 +125,70 @@ public class OpenAiRoutes {
         }
 
         @Override
+        public void onStart(int cachedPromptTokens) {
+            this.cachedPromptTokens = cachedPromptTokens;
+        }
+
+        @Override
         public void onToken(int tokenId) {
-            String delta = decoder.push(tokenId);
+            if (done) {
+                return;
+            }
+            completionTokens++;
+            int from = Math.max(0, text.length() - holdBack);
+            text.append(decoder.push(tokenId));
+            for (String stop : request.stop()) {
+                int at = text.indexOf(stop, from);
+                if (at >= 0) {
+                    text.setLength(at);
+                    finish("stop", cachedPromptTokens);
+                    if (handle != null) {
+                        handle.cancel();
+                    }
+                    return;
+                }
+            }
             if (request.stream()) {
-                if (delta.isEmpty()) {
-                    return; // part of a character; it goes out with the token that completes it
-                }
-                if (!response.closed()) {
-                    response.write(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), delta, first, null)));
-                }
-                first = false;
-            } else {
-                text.append(delta);
+                showUpTo(text.length() - holdBack);
             }
         }
 
         @Override
         public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
+            if (done) {
+                return;
+            }
+            text.append(decoder.flush());
+            finish(reason.openAiName(), cachedPromptTokens);
+        }
+
+        /** Ends the response with OpenAI's finish reason and the usage. */
+        private void finish(String reason, int cachedTokens) {
+            done = true;
             if (response.closed()) {
                 return;
             }
-            Usage usage = new Usage(promptTokens, completionTokens, cachedPromptTokens);
-            String rest = decoder.flush();
+            Usage usage = new Usage(promptTokens, completionTokens, Math.max(0, cachedTokens));
             if (request.stream()) {
-                StringBuilder tail = new StringBuilder();
-                if (!rest.isEmpty()) {
-                    tail.append(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), rest, first, null)));
-                    first = false;
-                }
-                tail.append(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, reason.openAiName())));
+                showUpTo(text.length());
+                StringBuilder tail = new StringBuilder(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, reason)));
                 if (request.includeUsage()) {
                     tail.append(event(CompletionJson.usageChunk(request.kind(), id, created, pod.modelId(), usage)));
                 }
                 response.end(tail.append("data: [DONE]\n\n").toString());
             } else {
-                text.append(rest);
                 response.putHeader("content-type", "application/json")
-                        .end(CompletionJson.response(request.kind(), id, created, pod.modelId(), text.toString(), reason.openAiName(), usage));
+                        .end(CompletionJson.response(request.kind(), id, created, pod.modelId(), text.toString(), reason, usage));
             }
+        }
+
+        private void showUpTo(int end) {
+            if (end <= shown || response.closed()) {
+                return;
+            }
+            response.write(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), text.substring(shown, end), first, null)));
+            shown = end;
+            first = false;
         }
 
         private static String event(String json) {

@@ -15,8 +15,8 @@ import io.kvmesh.runtime.model.LlamaModel;
 /**
  * The {@code cpu} backend: real Llama arithmetic in Java (Vector API matmuls over all cores). K/V live in a paged
  * {@link KvStore} with one slot per token of every block of the engine's block pool, addressed through each
- * sequence's block table, so blocks reused from the prefix cache are read, not recomputed. Sampling is greedy
- * (argmax) so far.
+ * sequence's block table, so blocks reused from the prefix cache are read, not recomputed. Each sequence samples by
+ * its request's parameters.
  */
 public final class CpuBackend implements ForwardBackend {
 
@@ -49,7 +49,7 @@ public final class CpuBackend implements ForwardBackend {
                 boolean last = position == sequence.tokenCount() - 1;
                 float[] logits = forward.forward(sequence.token(position), position, store, slots, last);
                 if (last) {
-                    nextTokens.put(sequence, argmax(logits));
+                    nextTokens.put(sequence, sequence.sample(logits));
                 }
             }
         }
@@ -67,15 +67,5 @@ public final class CpuBackend implements ForwardBackend {
     @Override
     public int eosToken() {
         return model.tokenizer().eosId();
-    }
-
-    static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -119,6 +119,17 @@ public final class Engine implements AutoCloseable {
         if (chunks.isEmpty()) {
             return;
         }
+        for (ScheduledChunk chunk : chunks) {
+            SequenceState sequence = chunk.sequence();
+            if (!sequence.started) {
+                sequence.started = true;
+                try {
+                    sequence.request.sink().onStart(sequence.cachedPromptTokens);
+                } catch (RuntimeException e) {
+                    LOG.warnf("request %s: its output failed at start: %s", sequence.id(), e.toString());
+                }
+            }
+        }
         backend.forward(chunks);
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();

@@ -2,12 +2,18 @@ package io.kvmesh.runtime.engine;
 
 import java.util.Objects;
 
-/** What the engine serves: prompt token ids, how many tokens to generate at most, where the output goes. */
-public record GenerationRequest(String id, int[] promptTokens, int maxTokens, TokenSink sink) {
+/** What the engine serves: prompt token ids, how many tokens to generate at most, how to sample, where the output goes. */
+public record GenerationRequest(String id, int[] promptTokens, int maxTokens, SamplingParams sampling, TokenSink sink) {
+
+    /** A greedy request. */
+    public GenerationRequest(String id, int[] promptTokens, int maxTokens, TokenSink sink) {
+        this(id, promptTokens, maxTokens, SamplingParams.GREEDY, sink);
+    }
 
     public GenerationRequest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sink, "sink");
+        Objects.requireNonNull(sampling, "sampling");
         if (promptTokens.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens");
         }

@@ -1,5 +1,8 @@
 package io.kvmesh.runtime.engine;
 
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 
 import io.kvmesh.runtime.kv.SequenceBlocks;
@@ -15,11 +18,20 @@ public final class SequenceState {
     SequenceBlocks kv;
     int generated;
     int cachedPromptTokens = -1;
+    boolean started;
     volatile boolean cancelled;
+    private final RandomGenerator random;
 
     SequenceState(GenerationRequest request) {
         this.request = request;
         this.tokens = new IntArrayList(request.promptTokens());
+        Long seed = request.sampling().seed();
+        this.random = seed == null ? new SplittableRandom() : new SplittableRandom(seed);
+    }
+
+    /** The next token from this sequence's logits, by its request's sampling parameters and seeded generator. */
+    public int sample(float[] logits) {
+        return Sampler.sample(logits, request.sampling(), random);
     }
 
     public String id() {

@@ -3,6 +3,10 @@ package io.kvmesh.runtime.engine;
 /** Receives one request's output on the engine thread; implementations must not block. */
 public interface TokenSink {
 
+    /** The request was first admitted; {@code cachedPromptTokens} of its prompt came from the prefix cache. */
+    default void onStart(int cachedPromptTokens) {
+    }
+
     void onToken(int tokenId);
 
     /** The request ended; {@code cachedPromptTokens} were served from the prefix cache. */

@@ -74,6 +74,27 @@ class OpenAiApiTest {
     }
 
     @Test
+    void stopStringsEndTheOutputBeforeTheStopAndAreNeverStreamed() {
+        String prompt = "stop strings";
+        String full = given().contentType(ContentType.JSON).body(completion(prompt, 40, false))
+                .post("/v1/completions").then().statusCode(200).extract().path("choices[0].text");
+        String stop = full.substring(12, 15);
+        String expected = full.substring(0, full.indexOf(stop));
+        String body = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + prompt + "\",\"max_tokens\":40,\"stop\":[\"" + stop + "\"]";
+        given().contentType(ContentType.JSON).body(body + "}").post("/v1/completions").then().statusCode(200)
+                .body("choices[0].text", equalTo(expected))
+                .body("choices[0].finish_reason", equalTo("stop"));
+        String events = given().contentType(ContentType.JSON).body(body + ",\"stream\":true}").post("/v1/completions")
+                .then().statusCode(200).extract().asString();
+        StringBuilder streamed = new StringBuilder();
+        for (String line : events.lines().filter(l -> l.startsWith("data: {")).toList()) {
+            streamed.append((String) io.restassured.path.json.JsonPath.from(line.substring(6)).get("choices[0].text"));
+        }
+        assertThat(streamed.toString()).isEqualTo(expected);
+        assertThat(events).contains("\"finish_reason\":\"stop\"").endsWith("data: [DONE]\n\n");
+    }
+
+    @Test
     void badRequestsGetOpenAiErrors() {
         assertError("{\"model\":\"kvmesh-sim\",", "/v1/completions", 400, null);
         assertError("{\"model\":\"kvmesh-sim\"}", "/v1/completions", 400, "prompt");
