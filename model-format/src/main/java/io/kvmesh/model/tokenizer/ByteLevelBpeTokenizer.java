@@ -1,6 +1,5 @@
 package io.kvmesh.model.tokenizer;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -119,15 +118,6 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             result[i] = id;
         }
         return result;
-    }
-
-    @Override
-    public String decode(int[] tokenIds) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int id : tokenIds) {
-            out.writeBytes(pieceBytes(id));
-        }
-        return out.toString(StandardCharsets.UTF_8);
     }
 
     @Override

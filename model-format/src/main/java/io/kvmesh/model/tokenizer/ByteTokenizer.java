@@ -28,18 +28,6 @@ public final class ByteTokenizer implements Tokenizer {
     }
 
     @Override
-    public String decode(int[] tokenIds) {
-        byte[] bytes = new byte[tokenIds.length];
-        int length = 0;
-        for (int id : tokenIds) {
-            if (id >= BYTE_OFFSET && id < BYTE_OFFSET + 256) {
-                bytes[length++] = (byte) (id - BYTE_OFFSET);
-            }
-        }
-        return new String(bytes, 0, length, StandardCharsets.UTF_8);
-    }
-
-    @Override
     public byte[] pieceBytes(int tokenId) {
         return tokenId >= BYTE_OFFSET && tokenId < BYTE_OFFSET + 256 ? new byte[] {(byte) (tokenId - BYTE_OFFSET)} : new byte[0];
     }

@@ -1,6 +1,5 @@
 package io.kvmesh.model.tokenizer;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -233,16 +232,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return new int[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}[lookup];
     }
 
-    /** The text of token ids: ▁ becomes a space, byte tokens become their bytes, control tokens nothing. */
-    @Override
-    public String decode(int[] tokenIds) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int id : tokenIds) {
-            out.writeBytes(pieceBytes(id));
-        }
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
+    /** ▁ becomes a space, byte tokens their byte, control tokens nothing. */
     @Override
     public byte[] pieceBytes(int id) {
         if (id < 0 || id >= tokens.length) {

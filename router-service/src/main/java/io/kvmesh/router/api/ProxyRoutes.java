@@ -74,7 +74,7 @@ public class ProxyRoutes {
     }
 
     private void route(RoutingContext ctx, InferenceRequest.Kind kind) {
-        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        byte[] body = body(ctx);
         List<Candidate> ranked;
         try {
             ranked = rank(kind, body);
@@ -83,6 +83,10 @@ public class ProxyRoutes {
             return;
         }
         forward(ctx, kind.path(), Buffer.buffer(body), ranked, 0);
+    }
+
+    private static byte[] body(RoutingContext ctx) {
+        return ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     }
 
     private List<Candidate> rank(InferenceRequest.Kind kind, byte[] body) {
@@ -173,10 +177,9 @@ public class ProxyRoutes {
     private void explain(RoutingContext ctx) {
         String path = ctx.request().getParam("kind", "completion");
         InferenceRequest.Kind kind = path.equals("chat") ? InferenceRequest.Kind.CHAT : InferenceRequest.Kind.COMPLETION;
-        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         List<Candidate> ranked;
         try {
-            ranked = rank(kind, body);
+            ranked = rank(kind, body(ctx));
         } catch (OpenAiException e) {
             ErrorResponses.send(ctx, e.error());
             return;
