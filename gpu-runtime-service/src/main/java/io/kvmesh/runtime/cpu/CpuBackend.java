@@ -1,8 +1,11 @@
 package io.kvmesh.runtime.cpu;
 
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+
+import it.unimi.dsi.fastutil.ints.IntArrayList;
 
 import io.kvmesh.runtime.engine.ForwardBackend;
 import io.kvmesh.runtime.engine.ScheduledChunk;
@@ -24,6 +27,9 @@ public final class CpuBackend implements ForwardBackend {
     private final LlamaForward forward;
     private final KvStore store;
     private final int blockSize;
+    /** Tokens per forward call at most: bounds the activation memory of one call. */
+    static final int MAX_BATCH = 64;
+
     private final Map<SequenceState, Integer> nextTokens = new IdentityHashMap<>();
 
     public CpuBackend(LlamaModel model, int blocks, int blockSize) {
@@ -37,19 +43,36 @@ public final class CpuBackend implements ForwardBackend {
         return store;
     }
 
+    /** Every scheduled token of the iteration in batches of at most {@link #MAX_BATCH}, one weight pass per batch. */
     @Override
     public void forward(List<ScheduledChunk> chunks) {
+        List<SequenceState> owners = new ArrayList<>();
+        IntArrayList tokens = new IntArrayList();
+        IntArrayList positions = new IntArrayList();
+        List<KvStore.Slots> slots = new ArrayList<>();
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();
             SequenceBlocks kv = sequence.kv();
-            KvStore.Slots slots = position -> kv.block(position / blockSize) * blockSize + position % blockSize;
+            KvStore.Slots slotsOf = position -> kv.block(position / blockSize) * blockSize + position % blockSize;
             int start = kv.computedTokens();
-            int end = start + chunk.tokens();
-            for (int position = start; position < end; position++) {
-                boolean last = position == sequence.tokenCount() - 1;
-                float[] logits = forward.forward(sequence.token(position), position, store, slots, last);
-                if (last) {
-                    nextTokens.put(sequence, sequence.sample(logits));
+            for (int position = start; position < start + chunk.tokens(); position++) {
+                owners.add(sequence);
+                tokens.add(sequence.token(position));
+                positions.add(position);
+                slots.add(slotsOf);
+            }
+        }
+        for (int from = 0; from < tokens.size(); from += MAX_BATCH) {
+            int to = Math.min(tokens.size(), from + MAX_BATCH);
+            boolean[] want = new boolean[to - from];
+            for (int i = from; i < to; i++) {
+                want[i - from] = positions.getInt(i) == owners.get(i).tokenCount() - 1;
+            }
+            float[][] logits = forward.forward(tokens.subList(from, to).toIntArray(), positions.subList(from, to).toIntArray(),
+                    slots.subList(from, to).toArray(KvStore.Slots[]::new), want, store);
+            for (int i = from; i < to; i++) {
+                if (want[i - from]) {
+                    nextTokens.put(owners.get(i), owners.get(i).sample(logits[i - from]));
                 }
             }
         }

@@ -11,7 +11,6 @@ import io.kvmesh.model.gguf.GgufFormatException;
 import io.kvmesh.model.gguf.GgufTensorInfo;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -90,12 +89,48 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         }
     }
 
+    /**
+     * {@code outs[b][r] = row r · xs[b]} for the first {@code count} vectors: one pass over the weights serves the whole
+     * batch, in parallel over rows. Each product is computed exactly as {@link #dot} does, so batched equals single.
+     */
+    public void matmul(float[][] xs, float[][] outs, int count) {
+        if (count == 1) {
+            matmul(xs[0], outs[0]);
+            return;
+        }
+        IntStream.range(0, rows).parallel().forEach(r -> dotMany(r, xs, outs, count));
+    }
+
+    /** The products of row {@code row} with {@code count} vectors; types override it to decode each block once. */
+    void dotMany(int row, float[][] xs, float[][] outs, int count) {
+        for (int b = 0; b < count; b++) {
+            outs[b][row] = dot(row, xs[b], 0);
+        }
+    }
+
     /** Row {@code row} dequantized into {@code out} (embedding lookup). */
     public void row(int row, float[] out) {
         for (int c = 0; c < cols; c++) {
             out[c] = get(row, c);
         }
     }
+
+    /**
+     * The lanes' sum, first lane to last. {@code reduceLanes(ADD)} leaves the order open, and compiled and interpreted
+     * code do differ, which would make "batched equals single" and "paged equals dense" fail by an ulp.
+     */
+    static float sumLanes(FloatVector vector) {
+        float[] lanes = LANES.get();
+        vector.intoArray(lanes, 0);
+        float sum = 0;
+        for (int i = 0; i < lanes.length; i++) {
+            sum += lanes[i];
+        }
+        return sum;
+    }
+
+    /** Per-thread scratch for {@link #sumLanes}: one allocation per thread, not per row. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[F.length()]);
 
     static float f16(short bits) {
         return Float.float16ToFloat(bits);
@@ -126,7 +161,7 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
                 FloatVector w = FloatVector.fromMemorySegment(F, data, base + c * 4L, ByteOrder.LITTLE_ENDIAN);
                 sum = w.fma(FloatVector.fromArray(F, x, offset + c), sum);
             }
-            float result = sum.reduceLanes(VectorOperators.ADD);
+            float result = sumLanes(sum);
             for (; c < cols; c++) {
                 result += data.get(FLOAT, base + c * 4L) * x[offset + c];
             }
@@ -214,18 +249,58 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         public float dot(int row, float[] x, int offset) {
             long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
             int lanes = F.length();
-            float result = 0;
+            FloatVector sum = FloatVector.zero(F);
             for (int b = 0; b < cols / BLOCK; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
-                FloatVector sum = FloatVector.zero(F);
+                float scale = f16(data.get(SHORT, block));
                 for (int i = 0; i < BLOCK; i += lanes) {
-                    FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
-                            .castShape(F, 0);
+                    FloatVector q = ((FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
+                            .castShape(F, 0)).mul(scale);
                     sum = q.fma(FloatVector.fromArray(F, x, offset + b * BLOCK + i), sum);
                 }
-                result += sum.reduceLanes(VectorOperators.ADD) * f16(data.get(SHORT, block));
             }
-            return result;
+            return sumLanes(sum);
+        }
+
+        /**
+         * Four inputs at a time with their accumulators in registers: each block is decoded once per four inputs.
+         * The arithmetic per input is that of {@link #dot}, so the results are identical.
+         */
+        @Override
+        void dotMany(int row, float[][] xs, float[][] outs, int count) {
+            int s = 0;
+            for (; s + 4 <= count; s += 4) {
+                dot4(row, xs[s], xs[s + 1], xs[s + 2], xs[s + 3], outs, s);
+            }
+            for (; s < count; s++) {
+                outs[s][row] = dot(row, xs[s], 0);
+            }
+        }
+
+        private void dot4(int row, float[] x0, float[] x1, float[] x2, float[] x3, float[][] outs, int first) {
+            long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
+            int lanes = F.length();
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                float scale = f16(data.get(SHORT, block));
+                for (int i = 0; i < BLOCK; i += lanes) {
+                    FloatVector q = ((FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
+                            .castShape(F, 0)).mul(scale);
+                    int xi = b * BLOCK + i;
+                    a0 = q.fma(FloatVector.fromArray(F, x0, xi), a0);
+                    a1 = q.fma(FloatVector.fromArray(F, x1, xi), a1);
+                    a2 = q.fma(FloatVector.fromArray(F, x2, xi), a2);
+                    a3 = q.fma(FloatVector.fromArray(F, x3, xi), a3);
+                }
+            }
+            outs[first][row] = sumLanes(a0);
+            outs[first + 1][row] = sumLanes(a1);
+            outs[first + 2][row] = sumLanes(a2);
+            outs[first + 3][row] = sumLanes(a3);
         }
     }
 

@@ -103,12 +103,37 @@ class LlamaForwardTest {
             for (int p = 0; p < prompt.length; p++) {
                 logits = forward.forward(prompt[p], p, store, position -> position, p == prompt.length - 1);
             }
+            // The batched kernels (four inputs per decoded block) give exactly the single-input results.
+            KvStore batchStore = new KvStore(generated.config().layers(), prompt.length, generated.config().kvDim());
+            KvStore.Slots[] slots = new KvStore.Slots[prompt.length];
+            Arrays.fill(slots, (KvStore.Slots) position -> position);
+            boolean[] want = new boolean[prompt.length];
+            want[prompt.length - 1] = true;
+            float[][] batched = forward.forward(prompt, java.util.stream.IntStream.range(0, prompt.length).toArray(), slots, want, batchStore);
+            assertThat(batched[prompt.length - 1]).as("%s batched", type).isEqualTo(logits);
             JsonNode expected = reference.get("logits");
             assertThat(logits).hasSize(expected.size());
             for (int i = 0; i < logits.length; i++) {
                 assertThat((double) logits[i]).as("%s logit %d", type, i)
                         .isCloseTo(expected.get(i).asDouble(), org.assertj.core.data.Offset.offset(1e-3));
             }
+        }
+    }
+
+    @Test
+    void aWholePromptInOneBatchEqualsTokenByTokenExactly() {
+        int[] tokens = model.tokenizer().encode("Batched prefill reads each weight matrix once for all tokens.", true);
+        LlamaForward forward = new LlamaForward(model);
+        float[][] single = denseLogits(forward, tokens);
+        KvStore store = new KvStore(model.config().layers(), tokens.length, model.config().kvDim());
+        int[] positions = java.util.stream.IntStream.range(0, tokens.length).toArray();
+        KvStore.Slots[] slots = new KvStore.Slots[tokens.length];
+        Arrays.fill(slots, (KvStore.Slots) position -> position);
+        boolean[] want = new boolean[tokens.length];
+        Arrays.fill(want, true);
+        float[][] batched = forward.forward(tokens, positions, slots, want, store);
+        for (int p = 0; p < tokens.length; p++) {
+            assertThat(batched[p]).as("position %d", p).isEqualTo(single[p]);
         }
     }
 
