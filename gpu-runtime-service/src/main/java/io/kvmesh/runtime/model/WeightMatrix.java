@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  * mmap'ed weights are slow on these machines). Each type has its own dot product with the Vector API; {@link #matmul}
  * splits rows across all cores. A 1-D tensor (a norm's weights) is one row.
  */
-public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix.F16, WeightMatrix.BF16, WeightMatrix.Q8_0, WeightMatrix.Q4_0 {
+public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix.Half, WeightMatrix.Q8_0, WeightMatrix.Q4_0 {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -49,8 +49,8 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         copy.copyFrom(fileBytes);
         return switch (info.type()) {
             case F32 -> new F32(info.name(), copy, rows, cols);
-            case F16 -> new F16(info.name(), copy, rows, cols);
-            case BF16 -> new BF16(info.name(), copy, rows, cols);
+            case F16 -> new Half(info.name(), copy, rows, cols, false);
+            case BF16 -> new Half(info.name(), copy, rows, cols, true);
             case Q8_0 -> new Q8_0(info.name(), copy, rows, cols);
             case Q4_0 -> new Q4_0(info.name(), copy, rows, cols);
             default -> throw new GgufFormatException(info.fileOffset(), info.name(),
@@ -169,20 +169,28 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         }
     }
 
-    /** IEEE half floats. */
-    public static final class F16 extends WeightMatrix {
-        F16(String name, MemorySegment data, int rows, int cols) {
+    /** 16-bit floats: IEEE half ({@code F16}) or bfloat16 ({@code BF16}, the top half of a 32-bit float). */
+    public static final class Half extends WeightMatrix {
+        private final boolean brain;
+
+        Half(String name, MemorySegment data, int rows, int cols, boolean brain) {
             super(name, data, rows, cols);
+            this.brain = brain;
         }
 
         @Override
         public GgmlType type() {
-            return GgmlType.F16;
+            return brain ? GgmlType.BF16 : GgmlType.F16;
+        }
+
+        private float value(long byteOffset) {
+            short bits = data.get(SHORT, byteOffset);
+            return brain ? Float.intBitsToFloat(bits << 16) : f16(bits);
         }
 
         @Override
         public float get(int row, int col) {
-            return f16(data.get(SHORT, ((long) row * cols + col) * 2));
+            return value(((long) row * cols + col) * 2);
         }
 
         @Override
@@ -190,34 +198,7 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             long base = (long) row * cols * 2;
             float result = 0;
             for (int c = 0; c < cols; c++) {
-                result += f16(data.get(SHORT, base + c * 2L)) * x[offset + c];
-            }
-            return result;
-        }
-    }
-
-    /** bfloat16: the top half of a 32-bit float. */
-    public static final class BF16 extends WeightMatrix {
-        BF16(String name, MemorySegment data, int rows, int cols) {
-            super(name, data, rows, cols);
-        }
-
-        @Override
-        public GgmlType type() {
-            return GgmlType.BF16;
-        }
-
-        @Override
-        public float get(int row, int col) {
-            return Float.intBitsToFloat(data.get(SHORT, ((long) row * cols + col) * 2) << 16);
-        }
-
-        @Override
-        public float dot(int row, float[] x, int offset) {
-            long base = (long) row * cols * 2;
-            float result = 0;
-            for (int c = 0; c < cols; c++) {
-                result += Float.intBitsToFloat(data.get(SHORT, base + c * 2L) << 16) * x[offset + c];
+                result += value(base + c * 2L) * x[offset + c];
             }
             return result;
         }

@@ -89,7 +89,7 @@ class LlamaForwardTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.EnumSource(value = io.kvmesh.model.gguf.GgmlType.class, names = {"F16", "Q8_0", "Q4_0"})
+    @org.junit.jupiter.params.provider.EnumSource(value = io.kvmesh.model.gguf.GgmlType.class, names = {"F16", "BF16", "Q8_0", "Q4_0"})
     void generatedModelsOfEveryTypeMatchTheNumpyReference(io.kvmesh.model.gguf.GgmlType type,
                                                           @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path file = dir.resolve("tiny-" + type + ".gguf");

@@ -11,13 +11,13 @@ import io.kvmesh.model.gen.ModelShape;
 import io.kvmesh.model.gguf.GgmlType;
 
 /**
- * {@code kvmesh gen-model [--preset tiny|small|1b] [--type F16|Q8_0|Q4_0] [--seed N] [--dim N] [--layers N]
+ * {@code kvmesh gen-model [--preset tiny|small|1b] [--type F16|BF16|Q8_0|Q4_0] [--seed N] [--dim N] [--layers N]
  * [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] --out FILE.gguf}: a seeded random-weight
  * Llama-family model with the cl100k_base vocabulary.
  */
 public final class GenModelCommand {
 
-    static final String USAGE = "usage: kvmesh gen-model [--preset tiny|small|1b] [--type F16|Q8_0|Q4_0] [--seed N] "
+    static final String USAGE = "usage: kvmesh gen-model [--preset tiny|small|1b] [--type F16|BF16|Q8_0|Q4_0] [--seed N] "
             + "[--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] --out FILE.gguf";
 
     private GenModelCommand() {
@@ -86,9 +86,10 @@ public final class GenModelCommand {
     private static GgmlType type(String value) {
         return switch (value.toUpperCase(Locale.ROOT)) {
             case "F16" -> GgmlType.F16;
+            case "BF16" -> GgmlType.BF16;
             case "Q8_0" -> GgmlType.Q8_0;
             case "Q4_0" -> GgmlType.Q4_0;
-            default -> throw new IllegalArgumentException("--type must be F16, Q8_0 or Q4_0, got " + value);
+            default -> throw new IllegalArgumentException("--type must be F16, BF16, Q8_0 or Q4_0, got " + value);
         };
     }
 

@@ -72,7 +72,8 @@ public final class ModelGenerator {
             case F16 -> 1;
             case Q4_0 -> 2;
             case Q8_0 -> 7;
-            default -> throw new IllegalArgumentException("cannot generate " + type + " models (F16, Q8_0, Q4_0)");
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException("cannot generate " + type + " models (F16, BF16, Q8_0, Q4_0)");
         };
     }
 

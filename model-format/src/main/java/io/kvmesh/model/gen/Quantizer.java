@@ -24,6 +24,13 @@ public final class Quantizer {
                     out.putShort(Float.floatToFloat16(v));
                 }
             }
+            case BF16 -> {
+                for (float v : values) {
+                    // Round to nearest even on the upper 16 bits, as ggml's fp32_to_bf16.
+                    int bits = Float.floatToRawIntBits(v);
+                    out.putShort((short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16));
+                }
+            }
             case Q8_0 -> {
                 for (int block = 0; block < values.length; block += 32) {
                     float amax = 0;
@@ -59,7 +66,7 @@ public final class Quantizer {
                     }
                 }
             }
-            default -> throw new IllegalArgumentException("cannot write " + type + " (F32, F16, Q8_0, Q4_0 can be written)");
+            default -> throw new IllegalArgumentException("cannot write " + type + " (F32, F16, BF16, Q8_0, Q4_0 can be written)");
         }
         return out.array();
     }
