@@ -226,6 +226,12 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             return f16(data.get(SHORT, block)) * data.get(ValueLayout.JAVA_BYTE, block + 2 + col % BLOCK);
         }
 
+        /** Weights {@code i .. i + lanes} of the block at byte {@code block}, widened to floats and scaled. */
+        private FloatVector weights(long block, int i, float scale) {
+            return ((FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
+                    .castShape(F, 0)).mul(scale);
+        }
+
         @Override
         public float dot(int row, float[] x, int offset) {
             long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
@@ -235,8 +241,7 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
                 long block = base + (long) b * BLOCK_BYTES;
                 float scale = f16(data.get(SHORT, block));
                 for (int i = 0; i < BLOCK; i += lanes) {
-                    FloatVector q = ((FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
-                            .castShape(F, 0)).mul(scale);
+                    FloatVector q = weights(block, i, scale);
                     sum = q.fma(FloatVector.fromArray(F, x, offset + b * BLOCK + i), sum);
                 }
             }
@@ -269,8 +274,7 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
                 long block = base + (long) b * BLOCK_BYTES;
                 float scale = f16(data.get(SHORT, block));
                 for (int i = 0; i < BLOCK; i += lanes) {
-                    FloatVector q = ((FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
-                            .castShape(F, 0)).mul(scale);
+                    FloatVector q = weights(block, i, scale);
                     int xi = b * BLOCK + i;
                     a0 = q.fma(FloatVector.fromArray(F, x0, xi), a0);
                     a1 = q.fma(FloatVector.fromArray(F, x1, xi), a1);
