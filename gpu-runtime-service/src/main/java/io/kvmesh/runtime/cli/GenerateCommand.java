@@ -29,6 +29,9 @@ public final class GenerateCommand {
     private GenerateCommand() {
     }
 
+    /** Prompt tokens per forward pass, as the engine's batches (the weights are read once per chunk). */
+    static final int PREFILL_CHUNK = 64;
+
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
@@ -81,10 +84,7 @@ public final class GenerateCommand {
                 SplittableRandom random = seed == null ? new SplittableRandom() : new SplittableRandom(seed);
                 StreamingDecoder decoder = new StreamingDecoder(model.tokenizer());
                 List<Integer> generated = new ArrayList<>();
-                float[] logits = null;
-                for (int p = 0; p < tokens.length; p++) {
-                    logits = forward.forward(tokens[p], p, store, position -> position, p == tokens.length - 1);
-                }
+                float[] logits = forward.prefill(tokens, 0, tokens.length, store, position -> position, PREFILL_CHUNK);
                 for (int position = tokens.length; generated.size() < maxTokens; position++) {
                     int next = Sampler.sample(logits, sampling, random);
                     generated.add(next);

@@ -3,6 +3,8 @@ package io.kvmesh.runtime.model;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
  * The forward pass of one token, written as the math: embedding, then per layer RMSNorm → Q/K/V → RoPE → attention
  * over every earlier position (read through {@link KvStore.Slots}, so the same code serves paged and dense caches) →
@@ -46,6 +48,27 @@ public final class LlamaForward {
     }
 
     /**
+     * Runs {@code tokens[from, to)} of one sequence at positions {@code from..to-1}, {@code chunk} tokens per forward
+     * pass (each pass reads the weights once), and returns the last token's logits.
+     */
+    public float[] prefill(int[] tokens, int from, int to, KvStore store, KvStore.Slots slots, int chunk) {
+        float[] logits = null;
+        for (int start = from; start < to; start += chunk) {
+            int n = Math.min(chunk, to - start);
+            int[] positions = new int[n];
+            boolean[] want = new boolean[n];
+            for (int i = 0; i < n; i++) {
+                positions[i] = start + i;
+            }
+            want[n - 1] = start + n == to;
+            KvStore.Slots[] slotsOf = new KvStore.Slots[n];
+            Arrays.fill(slotsOf, slots);
+            logits = forward(Arrays.copyOfRange(tokens, start, start + n), positions, slotsOf, want, store)[n - 1];
+        }
+        return logits;
+    }
+
+    /**
      * Runs a batch of tokens — any mix of sequences and positions, e.g. a prefill chunk and other sequences' decode
      * steps — through the model at once: each weight matrix is read once for the whole batch. Every token's K/V is
      * written before attention, so a token attends over the earlier tokens of its own chunk too. Returns, per token,
@@ -77,9 +100,7 @@ public final class LlamaForward {
             for (int b = 0; b < n; b++) {
                 rmsNorm(xb[b], x[b], layer.attentionNorm());
             }
-            layer.wq().matmul(xb, q, n);
-            layer.wk().matmul(xb, k, n);
-            layer.wv().matmul(xb, v, n);
+            WeightMatrix.matmulAll(xb, n, new WeightMatrix[] {layer.wq(), layer.wk(), layer.wv()}, new float[][][] {q, k, v});
             float[] keys = store.keys[l];
             float[] values = store.values[l];
             for (int b = 0; b < n; b++) {
@@ -97,23 +118,14 @@ public final class LlamaForward {
                     int position = positions[b];
                     float[] query = q[b];
                     for (int t = 0; t <= position; t++) {
-                        int base = slotsOf.slot(t) * c.kvDim() + kvOffset;
-                        float score = 0;
-                        for (int i = 0; i < headDim; i++) {
-                            score += query[h * headDim + i] * keys[base + i];
-                        }
-                        scores[t] = score * scale;
+                        scores[t] = dot(query, h * headDim, keys, slotsOf.slot(t) * c.kvDim() + kvOffset, headDim) * scale;
                     }
                     softmax(scores, position + 1);
                     int out = h * headDim;
                     float[] result = xb[b];
                     Arrays.fill(result, out, out + headDim, 0f);
                     for (int t = 0; t <= position; t++) {
-                        int base = slotsOf.slot(t) * c.kvDim() + kvOffset;
-                        float weight = scores[t];
-                        for (int i = 0; i < headDim; i++) {
-                            result[out + i] += weight * values[base + i];
-                        }
+                        addScaled(result, out, values, slotsOf.slot(t) * c.kvDim() + kvOffset, scores[t], headDim);
                     }
                 }
             });
@@ -122,8 +134,7 @@ public final class LlamaForward {
                 add(x[b], xb2[b]);
                 rmsNorm(xb[b], x[b], layer.ffnNorm());
             }
-            layer.gate().matmul(xb, hb, n);
-            layer.up().matmul(xb, hb2, n);
+            WeightMatrix.matmulAll(xb, n, new WeightMatrix[] {layer.gate(), layer.up()}, new float[][][] {hb, hb2});
             for (int b = 0; b < n; b++) {
                 float[] gate = hb[b];
                 float[] up = hb2[b];
@@ -196,6 +207,35 @@ public final class LlamaForward {
         }
         for (int i = 0; i < length; i++) {
             values[i] /= sum;
+        }
+    }
+
+    /** {@code a[aFrom..+length) · b[bFrom..+length)}, vectorized; the same arithmetic wherever {@code b} lives. */
+    private static float dot(float[] a, int aFrom, float[] b, int bFrom, int length) {
+        FloatVector sum = FloatVector.zero(WeightMatrix.F);
+        int lanes = WeightMatrix.F.length();
+        int i = 0;
+        for (; i + lanes <= length; i += lanes) {
+            sum = FloatVector.fromArray(WeightMatrix.F, a, aFrom + i).fma(FloatVector.fromArray(WeightMatrix.F, b, bFrom + i), sum);
+        }
+        float result = WeightMatrix.sumLanes(sum);
+        for (; i < length; i++) {
+            result += a[aFrom + i] * b[bFrom + i];
+        }
+        return result;
+    }
+
+    /** {@code into[intoFrom..+length) += weight × from[fromFrom..+length)}. */
+    private static void addScaled(float[] into, int intoFrom, float[] from, int fromFrom, float weight, int length) {
+        int lanes = WeightMatrix.F.length();
+        int i = 0;
+        for (; i + lanes <= length; i += lanes) {
+            FloatVector.fromArray(WeightMatrix.F, from, fromFrom + i)
+                    .fma(FloatVector.broadcast(WeightMatrix.F, weight), FloatVector.fromArray(WeightMatrix.F, into, intoFrom + i))
+                    .intoArray(into, intoFrom + i);
+        }
+        for (; i < length; i++) {
+            into[intoFrom + i] += weight * from[fromFrom + i];
         }
     }
 

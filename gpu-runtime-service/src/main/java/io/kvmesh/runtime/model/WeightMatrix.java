@@ -11,6 +11,11 @@ import io.kvmesh.model.gguf.GgufFormatException;
 import io.kvmesh.model.gguf.GgufTensorInfo;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,6 +28,9 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** As many ints and shorts as there are float lanes: 16-bit weights are widened lane for lane. */
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
     final String name;
     final MemorySegment data;
@@ -80,13 +88,7 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
 
     /** {@code out[r] = row r · x} for every row, in parallel over rows. */
     public void matmul(float[] x, float[] out) {
-        if (rows >= 64) {
-            IntStream.range(0, rows).parallel().forEach(r -> out[r] = dot(r, x, 0));
-        } else {
-            for (int r = 0; r < rows; r++) {
-                out[r] = dot(r, x, 0);
-            }
-        }
+        matmul(new float[][] {x}, new float[][] {out}, 1);
     }
 
     /**
@@ -94,12 +96,44 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
      * batch, in parallel over rows. Each product is computed exactly as {@link #dot} does, so batched equals single.
      */
     public void matmul(float[][] xs, float[][] outs, int count) {
-        if (count == 1) {
-            matmul(xs[0], outs[0]);
-            return;
-        }
-        IntStream.range(0, rows).parallel().forEach(r -> dotMany(r, xs, outs, count));
+        matmulAll(xs, count, new WeightMatrix[] {this}, new float[][][] {outs});
     }
+
+    /**
+     * Several matrices applied to the same inputs ({@code outs[m][b][r] = matrices[m] row r · xs[b]}) in one parallel
+     * pass: one fork/join hand-off for, say, the Q, K and V projections instead of three.
+     */
+    public static void matmulAll(float[][] xs, int count, WeightMatrix[] matrices, float[][][] outs) {
+        int[] taskMatrix = new int[matrices.length * TASKS];
+        int[] taskFrom = new int[taskMatrix.length];
+        int[] taskTo = new int[taskMatrix.length];
+        int taskCount = 0;
+        for (int m = 0; m < matrices.length; m++) {
+            int rows = matrices[m].rows;
+            int tasks = Math.max(1, Math.min(TASKS, rows / MIN_ROWS_PER_TASK));
+            for (int t = 0; t < tasks; t++) {
+                taskMatrix[taskCount] = m;
+                taskFrom[taskCount] = (int) ((long) rows * t / tasks);
+                taskTo[taskCount++] = (int) ((long) rows * (t + 1) / tasks);
+            }
+        }
+        IntStream.range(0, taskCount).parallel().forEach(t -> {
+            WeightMatrix matrix = matrices[taskMatrix[t]];
+            float[][] out = outs[taskMatrix[t]];
+            for (int r = taskFrom[t]; r < taskTo[t]; r++) {
+                if (count == 1) {
+                    out[0][r] = matrix.dot(r, xs[0], 0);
+                } else {
+                    matrix.dotMany(r, xs, out, count);
+                }
+            }
+        });
+    }
+
+    /** Minimum rows per task: below it the fork/join hand-off costs more than the rows. */
+    private static final int MIN_ROWS_PER_TASK = 32;
+    /** Tasks per matrix: a few per core, so a core that is interrupted does not hold up the pass. */
+    private static final int TASKS = 4 * Runtime.getRuntime().availableProcessors();
 
     /** The products of row {@code row} with {@code count} vectors; types override it to decode each block once. */
     void dotMany(int row, float[][] xs, float[][] outs, int count) {
@@ -116,21 +150,28 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
     }
 
     /**
-     * The lanes' sum, first lane to last. {@code reduceLanes(ADD)} leaves the order open, and compiled and interpreted
-     * code do differ, which would make "batched equals single" and "paged equals dense" fail by an ulp.
+     * The lanes' sum by a fixed halving tree (lane-wise adds of the vector with itself rotated by half, quarter, …).
+     * {@code reduceLanes(ADD)} leaves the order open, and compiled and interpreted code do differ, which would make
+     * "batched equals single" and "paged equals dense" fail by an ulp; lane-wise adds are exact IEEE operations.
      */
     static float sumLanes(FloatVector vector) {
-        float[] lanes = LANES.get();
-        vector.intoArray(lanes, 0);
-        float sum = 0;
-        for (int i = 0; i < lanes.length; i++) {
-            sum += lanes[i];
+        // One statement per halving, each shuffle a constant: the JIT compiles these to permutes only so.
+        if (F.length() > 8) {
+            vector = vector.add(vector.rearrange(XOR_8));
         }
-        return sum;
+        if (F.length() > 4) {
+            vector = vector.add(vector.rearrange(XOR_4));
+        }
+        if (F.length() > 2) {
+            vector = vector.add(vector.rearrange(XOR_2));
+        }
+        return vector.add(vector.rearrange(XOR_1)).lane(0);
     }
 
-    /** Per-thread scratch for {@link #sumLanes}: one allocation per thread, not per row. */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[F.length()]);
+    private static final VectorShuffle<Float> XOR_8 = VectorShuffle.fromOp(F, i -> (i ^ 8) % F.length());
+    private static final VectorShuffle<Float> XOR_4 = VectorShuffle.fromOp(F, i -> (i ^ 4) % F.length());
+    private static final VectorShuffle<Float> XOR_2 = VectorShuffle.fromOp(F, i -> (i ^ 2) % F.length());
+    private static final VectorShuffle<Float> XOR_1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
     static float f16(short bits) {
         return Float.float16ToFloat(bits);
@@ -196,11 +237,34 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         @Override
         public float dot(int row, float[] x, int offset) {
             long base = (long) row * cols * 2;
-            float result = 0;
-            for (int c = 0; c < cols; c++) {
+            FloatVector sum = FloatVector.zero(F);
+            int c = 0;
+            for (int upper = F.loopBound(cols); c < upper; c += F.length()) {
+                sum = widen(base + c * 2L).fma(FloatVector.fromArray(F, x, offset + c), sum);
+            }
+            float result = sumLanes(sum);
+            for (; c < cols; c++) {
                 result += value(base + c * 2L) * x[offset + c];
             }
             return result;
+        }
+
+        /**
+         * {@code F.length()} 16-bit values from {@code byteOffset} as floats, exactly as {@link #value} converts one.
+         * bfloat16 is the top half of a float. IEEE half: the magnitude's bits shifted into float position and scaled
+         * by 2^112 is exact for normal and subnormal values alike; all-ones exponents (inf/NaN) are set explicitly.
+         */
+        FloatVector widen(long byteOffset) {
+            IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, data, byteOffset, ByteOrder.LITTLE_ENDIAN).castShape(I, 0);
+            if (brain) {
+                return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            }
+            IntVector magnitude = bits.and(0x7fff);
+            IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+            FloatVector finite = shifted.reinterpretAsFloats().mul(0x1p112f);
+            IntVector special = shifted.or(0x7f800000);
+            IntVector result = finite.reinterpretAsInts().blend(special, magnitude.compare(VectorOperators.GE, 0x7c00));
+            return result.or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
         }
     }
 
@@ -226,12 +290,19 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             return f16(data.get(SHORT, block)) * data.get(ValueLayout.JAVA_BYTE, block + 2 + col % BLOCK);
         }
 
-        /** Weights {@code i .. i + lanes} of the block at byte {@code block}, widened to floats and scaled. */
-        private FloatVector weights(long block, int i, float scale) {
-            return ((FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN)
-                    .castShape(F, 0)).mul(scale);
+        /** Weights {@code i .. i + lanes} of the block at byte {@code block}, widened to floats (unscaled). */
+        private FloatVector weights(long block, int i) {
+            return (FloatVector) ByteVector.fromMemorySegment(B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN).castShape(F, 0);
         }
 
+        private FloatVector scale(long block) {
+            return FloatVector.broadcast(F, f16(data.get(SHORT, block)));
+        }
+
+        /**
+         * Per block: the integer weights times x summed lane-wise, then scaled once into the accumulator (one multiply
+         * per block instead of one per weight vector, as llama.cpp does).
+         */
         @Override
         public float dot(int row, float[] x, int offset) {
             long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
@@ -239,11 +310,12 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             FloatVector sum = FloatVector.zero(F);
             for (int b = 0; b < cols / BLOCK; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
-                float scale = f16(data.get(SHORT, block));
-                for (int i = 0; i < BLOCK; i += lanes) {
-                    FloatVector q = weights(block, i, scale);
-                    sum = q.fma(FloatVector.fromArray(F, x, offset + b * BLOCK + i), sum);
+                int xi = offset + b * BLOCK;
+                FloatVector product = weights(block, 0).mul(FloatVector.fromArray(F, x, xi));
+                for (int i = lanes; i < BLOCK; i += lanes) {
+                    product = weights(block, i).fma(FloatVector.fromArray(F, x, xi + i), product);
                 }
+                sum = product.fma(scale(block), sum);
             }
             return sumLanes(sum);
         }
@@ -272,15 +344,24 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             FloatVector a3 = FloatVector.zero(F);
             for (int b = 0; b < cols / BLOCK; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
-                float scale = f16(data.get(SHORT, block));
-                for (int i = 0; i < BLOCK; i += lanes) {
-                    FloatVector q = weights(block, i, scale);
-                    int xi = b * BLOCK + i;
-                    a0 = q.fma(FloatVector.fromArray(F, x0, xi), a0);
-                    a1 = q.fma(FloatVector.fromArray(F, x1, xi), a1);
-                    a2 = q.fma(FloatVector.fromArray(F, x2, xi), a2);
-                    a3 = q.fma(FloatVector.fromArray(F, x3, xi), a3);
+                int xi = b * BLOCK;
+                FloatVector q = weights(block, 0);
+                FloatVector p0 = q.mul(FloatVector.fromArray(F, x0, xi));
+                FloatVector p1 = q.mul(FloatVector.fromArray(F, x1, xi));
+                FloatVector p2 = q.mul(FloatVector.fromArray(F, x2, xi));
+                FloatVector p3 = q.mul(FloatVector.fromArray(F, x3, xi));
+                for (int i = lanes; i < BLOCK; i += lanes) {
+                    q = weights(block, i);
+                    p0 = q.fma(FloatVector.fromArray(F, x0, xi + i), p0);
+                    p1 = q.fma(FloatVector.fromArray(F, x1, xi + i), p1);
+                    p2 = q.fma(FloatVector.fromArray(F, x2, xi + i), p2);
+                    p3 = q.fma(FloatVector.fromArray(F, x3, xi + i), p3);
                 }
+                FloatVector scale = scale(block);
+                a0 = p0.fma(scale, a0);
+                a1 = p1.fma(scale, a1);
+                a2 = p2.fma(scale, a2);
+                a3 = p3.fma(scale, a3);
             }
             outs[first][row] = sumLanes(a0);
             outs[first + 1][row] = sumLanes(a1);
@@ -312,21 +393,35 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             return f16(data.get(SHORT, block)) * (nibble - 8);
         }
 
+        /**
+         * Per block: low nibbles pair with x[0..16), high nibbles with x[16..32), summed lane-wise and scaled once into
+         * the accumulator.
+         */
         @Override
         public float dot(int row, float[] x, int offset) {
             long base = (long) row * (cols / BLOCK) * BLOCK_BYTES;
-            float result = 0;
+            int lanes = F.length();
+            FloatVector sum = FloatVector.zero(F);
             for (int b = 0; b < cols / BLOCK; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
                 int xi = offset + b * BLOCK;
-                float sum = 0;
-                for (int i = 0; i < 16; i++) {
-                    int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + i) & 0xFF;
-                    sum += ((packed & 0x0F) - 8) * x[xi + i] + ((packed >>> 4) - 8) * x[xi + i + 16];
+                FloatVector product = nibbles(block, 0, x, xi, null);
+                for (int i = lanes; i < 16; i += lanes) {
+                    product = nibbles(block, i, x, xi, product);
                 }
-                result += sum * f16(data.get(SHORT, block));
+                sum = product.fma(FloatVector.broadcast(F, f16(data.get(SHORT, block))), sum);
             }
-            return result;
+            return sumLanes(sum);
+        }
+
+        /** Adds the products of packed bytes {@code i .. i + lanes} (weights i.. and 16 + i..) to {@code product}. */
+        private FloatVector nibbles(long block, int i, float[] x, int xi, FloatVector product) {
+            ByteVector packed = ByteVector.fromMemorySegment(Q8_0.B, data, block + 2 + i, ByteOrder.LITTLE_ENDIAN);
+            FloatVector low = (FloatVector) packed.and((byte) 0x0F).sub((byte) 8).castShape(F, 0);
+            FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).castShape(F, 0);
+            FloatVector lowX = FloatVector.fromArray(F, x, xi + i);
+            FloatVector withLow = product == null ? low.mul(lowX) : low.fma(lowX, product);
+            return high.fma(FloatVector.fromArray(F, x, xi + 16 + i), withLow);
         }
     }
 
