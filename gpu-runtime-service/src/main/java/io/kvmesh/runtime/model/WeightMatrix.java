@@ -120,10 +120,16 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         IntStream.range(0, taskCount).parallel().forEach(t -> {
             WeightMatrix matrix = matrices[taskMatrix[t]];
             float[][] out = outs[taskMatrix[t]];
-            for (int r = taskFrom[t]; r < taskTo[t]; r++) {
-                if (count == 1) {
+            int r = taskFrom[t];
+            if (count == 1) {
+                for (; r < taskTo[t]; r++) {
                     out[0][r] = matrix.dot(r, xs[0], 0);
-                } else {
+                }
+            } else {
+                for (; r + 1 < taskTo[t]; r += 2) {
+                    matrix.dotManyTwoRows(r, xs, out, count);
+                }
+                if (r < taskTo[t]) {
                     matrix.dotMany(r, xs, out, count);
                 }
             }
@@ -140,6 +146,12 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         for (int b = 0; b < count; b++) {
             outs[b][row] = dot(row, xs[b], 0);
         }
+    }
+
+    /** {@link #dotMany} for rows {@code row} and {@code row + 1}; types override it to share each input load. */
+    void dotManyTwoRows(int row, float[][] xs, float[][] outs, int count) {
+        dotMany(row, xs, outs, count);
+        dotMany(row + 1, xs, outs, count);
     }
 
     /** Row {@code row} dequantized into {@code out} (embedding lookup). */
@@ -333,6 +345,75 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
             for (; s < count; s++) {
                 outs[s][row] = dot(row, xs[s], 0);
             }
+        }
+
+        /**
+         * Two rows times four inputs per step (eight accumulators): each input vector is loaded once for both rows,
+         * which is what bounds the four-input kernel. Per output the arithmetic is that of {@link #dot}.
+         */
+        @Override
+        void dotManyTwoRows(int row, float[][] xs, float[][] outs, int count) {
+            if (F.length() != 16) {
+                super.dotManyTwoRows(row, xs, outs, count);
+                return;
+            }
+            int s = 0;
+            for (; s + 4 <= count; s += 4) {
+                twoRowsTimesFour(row, xs[s], xs[s + 1], xs[s + 2], xs[s + 3], outs, s);
+            }
+            for (; s < count; s++) {
+                outs[s][row] = dot(row, xs[s], 0);
+                outs[s][row + 1] = dot(row + 1, xs[s], 0);
+            }
+        }
+
+        /** The 512-bit case written out: a block is two vectors of sixteen weights. */
+        private void twoRowsTimesFour(int row, float[] x0, float[] x1, float[] x2, float[] x3, float[][] outs, int first) {
+            long base0 = (long) row * (cols / BLOCK) * BLOCK_BYTES;
+            long base1 = base0 + (long) (cols / BLOCK) * BLOCK_BYTES;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long blockA = base0 + (long) b * BLOCK_BYTES;
+                long blockB = base1 + (long) b * BLOCK_BYTES;
+                int xi = b * BLOCK;
+                FloatVector lowA = weights(blockA, 0);
+                FloatVector highA = weights(blockA, 16);
+                FloatVector scaleA = scale(blockA);
+                FloatVector lowB = weights(blockB, 0);
+                FloatVector highB = weights(blockB, 16);
+                FloatVector scaleB = scale(blockB);
+                FloatVector low = FloatVector.fromArray(F, x0, xi);
+                FloatVector high = FloatVector.fromArray(F, x0, xi + 16);
+                a0 = highA.fma(high, lowA.mul(low)).fma(scaleA, a0);
+                b0 = highB.fma(high, lowB.mul(low)).fma(scaleB, b0);
+                low = FloatVector.fromArray(F, x1, xi);
+                high = FloatVector.fromArray(F, x1, xi + 16);
+                a1 = highA.fma(high, lowA.mul(low)).fma(scaleA, a1);
+                b1 = highB.fma(high, lowB.mul(low)).fma(scaleB, b1);
+                low = FloatVector.fromArray(F, x2, xi);
+                high = FloatVector.fromArray(F, x2, xi + 16);
+                a2 = highA.fma(high, lowA.mul(low)).fma(scaleA, a2);
+                b2 = highB.fma(high, lowB.mul(low)).fma(scaleB, b2);
+                low = FloatVector.fromArray(F, x3, xi);
+                high = FloatVector.fromArray(F, x3, xi + 16);
+                a3 = highA.fma(high, lowA.mul(low)).fma(scaleA, a3);
+                b3 = highB.fma(high, lowB.mul(low)).fma(scaleB, b3);
+            }
+            outs[first][row] = sumLanes(a0);
+            outs[first + 1][row] = sumLanes(a1);
+            outs[first + 2][row] = sumLanes(a2);
+            outs[first + 3][row] = sumLanes(a3);
+            outs[first][row + 1] = sumLanes(b0);
+            outs[first + 1][row + 1] = sumLanes(b1);
+            outs[first + 2][row + 1] = sumLanes(b2);
+            outs[first + 3][row + 1] = sumLanes(b3);
         }
 
         private void dot4(int row, float[] x0, float[] x1, float[] x2, float[] x3, float[][] outs, int first) {
