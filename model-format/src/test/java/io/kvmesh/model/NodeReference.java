@@ -27,6 +27,7 @@ public final class NodeReference {
 
     public static void require() {
         boolean installed = Files.isDirectory(DIRECTORY.resolve("node_modules/@huggingface/gguf"))
+                && Files.isDirectory(DIRECTORY.resolve("node_modules/@huggingface/jinja"))
                 && Files.isDirectory(DIRECTORY.resolve("node_modules/llama-tokenizer-js"));
         boolean node;
         try {
