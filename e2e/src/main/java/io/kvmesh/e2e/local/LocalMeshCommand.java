@@ -80,9 +80,12 @@ public final class LocalMeshCommand {
         Thread.currentThread().join();
     }
 
-    /** The generated small Q8_0 model, written once into .kvmesh/models. */
+    /**
+     * The generated small Q8_0 model, written once into .kvmesh/models (the name changes when gen-model's output
+     * does: v2 has Llama 3's chat tokens and chat template).
+     */
     private static Path defaultModel(Path root) {
-        Path file = root.resolve(".kvmesh/models/small-q8_0.gguf");
+        Path file = root.resolve(".kvmesh/models/small-q8_0-v2.gguf");
         if (!java.nio.file.Files.isRegularFile(file)) {
             System.out.println("  generating the default model (small preset, Q8_0, seed 42) into " + file + " ...");
             try {

@@ -12,13 +12,15 @@ import io.kvmesh.model.gguf.GgmlType;
 
 /**
  * {@code kvmesh gen-model [--preset tiny|small|1b] [--type F16|BF16|Q8_0|Q4_0] [--seed N] [--dim N] [--layers N]
- * [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] --out FILE.gguf}: a seeded random-weight
- * Llama-family model with the cl100k_base vocabulary.
+ * [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] [--no-chat-template] --out FILE.gguf}: a seeded
+ * random-weight Llama-family model with the cl100k_base vocabulary and Llama 3's chat tokens and chat template
+ * ({@code --no-chat-template} leaves {@code tokenizer.chat_template} out, so servers use their fallback chat format).
  */
 public final class GenModelCommand {
 
     static final String USAGE = "usage: kvmesh gen-model [--preset tiny|small|1b] [--type F16|BF16|Q8_0|Q4_0] [--seed N] "
-            + "[--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] --out FILE.gguf";
+            + "[--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] "
+            + "[--no-chat-template] --out FILE.gguf";
 
     private GenModelCommand() {
     }
@@ -33,11 +35,16 @@ public final class GenModelCommand {
             GgmlType type = GgmlType.Q8_0;
             long seed = 42;
             Path file = null;
+            boolean chatTemplate = true;
             for (int i = 0; i < args.length; i++) {
                 String option = args[i];
                 if (option.equals("-h") || option.equals("--help")) {
                     out.println(USAGE);
                     return 0;
+                }
+                if (option.equals("--no-chat-template")) {
+                    chatTemplate = false;
+                    continue;
                 }
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException(option + " needs a value; " + USAGE);
@@ -70,9 +77,10 @@ public final class GenModelCommand {
                 Files.createDirectories(file.toAbsolutePath().getParent());
             }
             long started = System.nanoTime();
-            ModelGenerator.write(shape, type, seed, file);
-            out.printf(Locale.ROOT, "wrote %s: %s preset, %s, %.1f M parameters, %.1f MB, seed %d, in %.1f s%n", file,
-                    shape.name(), type, shape.parameters() / 1e6, Files.size(file) / 1e6, seed, (System.nanoTime() - started) / 1e9);
+            ModelGenerator.write(shape, type, seed, file, chatTemplate);
+            out.printf(Locale.ROOT, "wrote %s: %s preset, %s, %.1f M parameters, %.1f MB, seed %d, %s, in %.1f s%n", file,
+                    shape.name(), type, shape.parameters() / 1e6, Files.size(file) / 1e6, seed,
+                    chatTemplate ? "Llama 3 chat template" : "no chat template", (System.nanoTime() - started) / 1e9);
             return 0;
         } catch (IllegalArgumentException e) {
             err.println("kvmesh gen-model: " + e.getMessage());

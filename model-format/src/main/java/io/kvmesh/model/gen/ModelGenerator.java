@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 
+import io.kvmesh.model.chat.ChatTemplates;
 import io.kvmesh.model.gguf.GgmlType;
 import io.kvmesh.model.gguf.GgufValue;
 import io.kvmesh.model.gguf.GgufWriter;
@@ -11,15 +12,23 @@ import io.kvmesh.model.tokenizer.TiktokenVocabulary;
 
 /**
  * Writes a seeded random-weight Llama-family GGUF of any shape, with a real vocabulary (cl100k_base from JTokkit, Llama
- * 3's pre-tokenizer) and llama.cpp's tensor names. Matrices use the requested type; norms are F32 ones. The same seed
- * gives the same file.
+ * 3's pre-tokenizer and chat tokens) and llama.cpp's tensor names. Matrices use the requested type; norms are F32 ones.
+ * Like a Llama 3 Instruct file it carries Llama 3's chat template ({@code tokenizer.chat_template}) and names
+ * {@code <|eot_id|>} as the end of a turn ({@code tokenizer.ggml.eot_token_id}); EOS stays {@code <|end_of_text|>}.
+ * The same seed gives the same file.
  */
 public final class ModelGenerator {
 
     private ModelGenerator() {
     }
 
+    /** A model with Llama 3's chat template. */
     public static void write(ModelShape shape, GgmlType type, long seed, Path file) throws IOException {
+        write(shape, type, seed, file, true);
+    }
+
+    /** {@code chatTemplate}: whether to write {@code tokenizer.chat_template} (without it, servers use a fallback). */
+    public static void write(ModelShape shape, GgmlType type, long seed, Path file, boolean chatTemplate) throws IOException {
         TiktokenVocabulary vocabulary = TiktokenVocabulary.cl100k(shape.vocabularySize());
         Weights random = new Weights(seed);
         int kvDim = shape.kvHeads() * shape.headDim();
@@ -44,7 +53,11 @@ public final class ModelGenerator {
                 .put("tokenizer.ggml.merges", GgufValue.strings(vocabulary.merges()))
                 .put("tokenizer.ggml.bos_token_id", GgufValue.uint32(vocabulary.bosId()))
                 .put("tokenizer.ggml.eos_token_id", GgufValue.uint32(vocabulary.eosId()))
+                .put("tokenizer.ggml.eot_token_id", GgufValue.uint32(vocabulary.eotId()))
                 .put("tokenizer.ggml.add_bos_token", GgufValue.bool(true));
+        if (chatTemplate) {
+            gguf.put("tokenizer.chat_template", GgufValue.string(ChatTemplates.LLAMA3));
+        }
         gguf.add(matrix("token_embd.weight", shape.dim(), shape.vocabularySize(), type, random));
         for (int l = 0; l < shape.layers(); l++) {
             String p = "blk." + l + ".";

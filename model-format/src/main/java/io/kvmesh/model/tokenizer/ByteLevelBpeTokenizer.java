@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -17,7 +18,9 @@ import io.kvmesh.model.gguf.GgufFormatException;
  * Byte-level BPE from GGUF metadata ({@code tokenizer.ggml.model = gpt2}), as llama.cpp's {@code llm_tokenizer_bpe}:
  * the text is split by the model family's pre-tokenizer regex ({@code tokenizer.ggml.pre}), each piece's UTF-8 bytes
  * are written in GPT-2's byte-level alphabet, and adjacent symbols are merged lowest merge rank first
- * ({@code tokenizer.ggml.merges}). Control tokens in the text are plain text (llama.cpp's default).
+ * ({@code tokenizer.ggml.merges}). As in llama.cpp, the text is first split around user-defined tokens (and, with
+ * special-token parsing, control tokens), and each remaining piece is pre-tokenized on its own. Control tokens in the
+ * text are plain text without special-token parsing (llama.cpp's default).
  */
 public final class ByteLevelBpeTokenizer implements Tokenizer {
 
@@ -36,8 +39,16 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     private final int eos;
     private final boolean addBos;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    private final SpecialTokens specials;
+    private final Set<Integer> endOfGeneration;
 
     public ByteLevelBpeTokenizer(String[] tokens, int[] types, String[] merges, String pattern, int bos, int eos, boolean addBos) {
+        this(tokens, types, merges, pattern, bos, eos, addBos, new int[0]);
+    }
+
+    /** {@code endOfTurn}: more ids that end generation ({@code tokenizer.ggml.eot_token_id}, {@code eom_token_id}). */
+    public ByteLevelBpeTokenizer(String[] tokens, int[] types, String[] merges, String pattern, int bos, int eos,
+                                 boolean addBos, int[] endOfTurn) {
         this.tokens = tokens;
         this.types = types;
         this.bos = bos;
@@ -54,6 +65,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             mergeRanks.putIfAbsent(merges[rank], rank);
         }
         this.preTokenizer = Pattern.compile(pattern, Pattern.UNICODE_CHARACTER_CLASS);
+        this.specials = new SpecialTokens(tokens, types);
+        this.endOfGeneration = SpecialTokens.endOfGeneration(tokens, eos, endOfTurn);
     }
 
     public static ByteLevelBpeTokenizer fromGguf(GgufFile gguf) {
@@ -70,22 +83,35 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         };
         return new ByteLevelBpeTokenizer(tokens, types, gguf.strings("tokenizer.ggml.merges"), pattern,
                 (int) gguf.integer("tokenizer.ggml.bos_token_id"), (int) gguf.integer("tokenizer.ggml.eos_token_id"),
-                gguf.bool("tokenizer.ggml.add_bos_token", true));
+                gguf.bool("tokenizer.ggml.add_bos_token", true), SentencePieceTokenizer.endOfTurnIds(gguf));
     }
 
     @Override
-    public int[] encode(String text, boolean withBos) {
+    public int[] encode(String text, boolean withBos, boolean parseSpecial) {
         List<Integer> output = new ArrayList<>();
-        if (withBos && addBos) {
+        List<SpecialTokens.Fragment> fragments = specials.partition(text, parseSpecial);
+        boolean textStartsWithBos = !fragments.isEmpty() && fragments.get(0).token() == bos;
+        if (withBos && addBos && !textStartsWithBos) {
             output.add(bos);
         }
-        Matcher matcher = preTokenizer.matcher(text);
-        while (matcher.find()) {
-            for (int id : cache.computeIfAbsent(matcher.group(), this::encodeWord)) {
-                output.add(id);
+        for (SpecialTokens.Fragment fragment : fragments) {
+            if (fragment.special()) {
+                output.add(fragment.token());
+                continue;
+            }
+            Matcher matcher = preTokenizer.matcher(fragment.text());
+            while (matcher.find()) {
+                for (int id : cache.computeIfAbsent(matcher.group(), this::encodeWord)) {
+                    output.add(id);
+                }
             }
         }
         return output.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @Override
+    public boolean isEndOfGeneration(int tokenId) {
+        return endOfGeneration.contains(tokenId);
     }
 
     private int[] encodeWord(String word) {

@@ -13,8 +13,9 @@ public final class ByteTokenizer implements Tokenizer {
     public static final int EOS = 2;
     private static final int BYTE_OFFSET = 3;
 
+    /** Bytes have no special tokens: {@code parseSpecial} changes nothing. */
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         int start = addBos ? 1 : 0;
         int[] ids = new int[bytes.length + start];

@@ -3,11 +3,11 @@ package io.kvmesh.model.tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 
 import io.kvmesh.model.gguf.GgufFile;
 
@@ -17,7 +17,9 @@ import io.kvmesh.model.gguf.GgufFile;
  * every space becomes {@code ▁}; the text is split into UTF-8 characters; adjacent symbols are merged, highest vocab
  * score first (leftmost on ties), while the merged text is a token; symbols that are not tokens fall back to
  * {@code <0xXX>} byte tokens. Special (control) tokens in the text are plain text, as llama.cpp does by default;
- * user-defined tokens are matched. An empty text gives only BOS.
+ * user-defined tokens are matched. With special-token parsing (chat templates) control tokens are matched too, and a
+ * raw piece after any matched token gets the space prefix again (llama.cpp's {@code is_prev_special}). An empty text
+ * gives only BOS.
  */
 public final class SentencePieceTokenizer implements Tokenizer {
 
@@ -33,7 +35,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final int[] types;
     private final Map<String, Integer> ids = new HashMap<>();
     private final int[] byteTokens = new int[256];
-    private final List<String> userDefined = new ArrayList<>();
+    private final SpecialTokens specials;
+    private final Set<Integer> endOfGeneration;
     private final int bos;
     private final int eos;
     private final int unknown;
@@ -41,6 +44,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     public SentencePieceTokenizer(String[] tokens, float[] scores, int[] types, int bos, int eos, int unknown,
                                   boolean addSpacePrefix) {
+        this(tokens, scores, types, bos, eos, unknown, addSpacePrefix, new int[0]);
+    }
+
+    /** {@code endOfTurn}: more ids that end generation ({@code tokenizer.ggml.eot_token_id}, {@code eom_token_id}). */
+    public SentencePieceTokenizer(String[] tokens, float[] scores, int[] types, int bos, int eos, int unknown,
+                                  boolean addSpacePrefix, int[] endOfTurn) {
         if (scores.length != tokens.length || types.length != tokens.length) {
             throw new IllegalArgumentException("tokens, scores and token types differ in length: "
                     + tokens.length + ", " + scores.length + ", " + types.length);
@@ -54,11 +63,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
         this.addSpacePrefix = addSpacePrefix;
         for (int id = 0; id < tokens.length; id++) {
             ids.put(tokens[id], id); // a later duplicate wins, as in llama.cpp's token_to_id
-            if (types[id] == USER_DEFINED) {
-                userDefined.add(tokens[id]);
-            }
         }
-        userDefined.sort(Comparator.comparingInt(String::length).reversed());
+        this.specials = new SpecialTokens(tokens, types);
+        this.endOfGeneration = SpecialTokens.endOfGeneration(tokens, eos, endOfTurn);
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get(String.format("<0x%02X>", b));
             if (id == null) {
@@ -79,7 +86,13 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 (int) gguf.integer("tokenizer.ggml.bos_token_id", 1),
                 (int) gguf.integer("tokenizer.ggml.eos_token_id", 2),
                 (int) gguf.integer("tokenizer.ggml.unknown_token_id", 0),
-                gguf.bool("tokenizer.ggml.add_space_prefix", true));
+                gguf.bool("tokenizer.ggml.add_space_prefix", true), endOfTurnIds(gguf));
+    }
+
+    /** {@code tokenizer.ggml.eot_token_id} and {@code eom_token_id}, where the file has them. */
+    static int[] endOfTurnIds(GgufFile gguf) {
+        return new int[] {(int) gguf.integer("tokenizer.ggml.eot_token_id", -1),
+                (int) gguf.integer("tokenizer.ggml.eom_token_id", -1)};
     }
 
     private static int[] filled(int length, int value) {
@@ -89,18 +102,20 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         List<Integer> output = new ArrayList<>();
-        if (addBos) {
+        List<SpecialTokens.Fragment> fragments = specials.partition(text, parseSpecial);
+        boolean textStartsWithBos = !fragments.isEmpty() && fragments.get(0).token() == bos;
+        if (addBos && !textStartsWithBos) {
             output.add(bos);
         }
         boolean previousSpecial = true;
-        for (Fragment fragment : partition(text)) {
-            if (fragment.token >= 0) {
-                output.add(fragment.token);
+        for (SpecialTokens.Fragment fragment : fragments) {
+            if (fragment.special()) {
+                output.add(fragment.token());
                 previousSpecial = true;
             } else {
-                String raw = (addSpacePrefix && previousSpecial ? " " : "") + fragment.text;
+                String raw = (addSpacePrefix && previousSpecial ? " " : "") + fragment.text();
                 tokenize(raw.replace(' ', '\u2581'), output);
                 previousSpecial = false;
             }
@@ -108,38 +123,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return output.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    private record Fragment(String text, int token) {
-    }
-
-    /** Splits out user-defined tokens, longest first; the rest stays raw text. */
-    private List<Fragment> partition(String text) {
-        List<Fragment> fragments = new ArrayList<>();
-        if (text.isEmpty()) {
-            return fragments;
-        }
-        fragments.add(new Fragment(text, -1));
-        for (String special : userDefined) {
-            List<Fragment> next = new ArrayList<>();
-            for (Fragment fragment : fragments) {
-                if (fragment.token >= 0) {
-                    next.add(fragment);
-                    continue;
-                }
-                String rest = fragment.text;
-                for (int at = rest.indexOf(special); at >= 0; at = rest.indexOf(special)) {
-                    if (at > 0) {
-                        next.add(new Fragment(rest.substring(0, at), -1));
-                    }
-                    next.add(new Fragment(special, ids.get(special)));
-                    rest = rest.substring(at + special.length());
-                }
-                if (!rest.isEmpty()) {
-                    next.add(new Fragment(rest, -1));
-                }
-            }
-            fragments = next;
-        }
-        return fragments;
+    @Override
+    public boolean isEndOfGeneration(int tokenId) {
+        return endOfGeneration.contains(tokenId);
     }
 
     /** One symbol of the merge chain: a byte range of the UTF-8 text. */

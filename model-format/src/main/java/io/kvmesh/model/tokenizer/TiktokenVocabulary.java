@@ -21,24 +21,37 @@ import java.util.Map;
  */
 public final class TiktokenVocabulary {
 
+    /**
+     * Llama 3's control tokens after its ordinary ones, by offset from the first ({@code <|begin_of_text|>} is 128000
+     * in Llama 3): the chat tokens sit where Llama 3 has them, the rest are reserved.
+     */
+    static final String[] LLAMA3_CONTROL_TOKENS = {"<|begin_of_text|>", "<|end_of_text|>", null, null, null, null,
+        "<|start_header_id|>", "<|end_header_id|>", null, "<|eot_id|>"};
+
     private final String[] tokens;
     private final int[] types;
     private final String[] merges;
+    private final int firstControl;
 
-    private TiktokenVocabulary(String[] tokens, int[] types, String[] merges) {
+    private TiktokenVocabulary(String[] tokens, int[] types, String[] merges, int firstControl) {
         this.tokens = tokens;
         this.types = types;
         this.merges = merges;
+        this.firstControl = firstControl;
     }
 
     /**
-     * cl100k_base's 100,256 tokens, then control tokens: {@code <|begin_of_text|>}, {@code <|end_of_text|>}, and
-     * reserved ones up to {@code vocabularySize} (Llama 3 pads its vocabulary the same way).
+     * cl100k_base's 100,256 tokens, then control tokens laid out as Llama 3's are: {@code <|begin_of_text|>},
+     * {@code <|end_of_text|>}, {@code <|start_header_id|>} and {@code <|end_header_id|>} (+6, +7) and
+     * {@code <|eot_id|>} (+9), and {@code <|reserved_special_token_N|>} in the other places up to
+     * {@code vocabularySize} (Llama 3 pads its vocabulary the same way).
      */
     public static TiktokenVocabulary cl100k(int vocabularySize) {
         List<byte[]> ranked = loadRanks("/com/knuddels/jtokkit/cl100k_base.tiktoken");
-        if (vocabularySize < ranked.size() + 2) {
-            throw new IllegalArgumentException("vocabulary size " + vocabularySize + " is below cl100k's " + (ranked.size() + 2));
+        int minimum = ranked.size() + LLAMA3_CONTROL_TOKENS.length;
+        if (vocabularySize < minimum) {
+            throw new IllegalArgumentException("vocabulary size " + vocabularySize + " is below cl100k's " + ranked.size()
+                    + " tokens and Llama 3's chat tokens (" + minimum + ")");
         }
         Map<ByteKey, Integer> ranks = new HashMap<>();
         for (int rank = 0; rank < ranked.size(); rank++) {
@@ -59,15 +72,14 @@ public final class TiktokenVocabulary {
                 merges.add(ByteLevel.encode(parts.get(0)) + " " + ByteLevel.encode(parts.get(1)));
             }
         }
-        tokens[ranked.size()] = "<|begin_of_text|>";
-        tokens[ranked.size() + 1] = "<|end_of_text|>";
-        for (int id = ranked.size() + 2; id < vocabularySize; id++) {
-            tokens[id] = "<|reserved_special_token_" + (id - ranked.size() - 2) + "|>";
-        }
+        int reserved = 0;
         for (int id = ranked.size(); id < vocabularySize; id++) {
+            int offset = id - ranked.size();
+            String named = offset < LLAMA3_CONTROL_TOKENS.length ? LLAMA3_CONTROL_TOKENS[offset] : null;
+            tokens[id] = named != null ? named : "<|reserved_special_token_" + reserved++ + "|>";
             types[id] = SentencePieceTokenizer.CONTROL;
         }
-        return new TiktokenVocabulary(tokens, types, merges.toArray(String[]::new));
+        return new TiktokenVocabulary(tokens, types, merges.toArray(String[]::new), ranked.size());
     }
 
     public String[] tokens() {
@@ -82,12 +94,29 @@ public final class TiktokenVocabulary {
         return merges;
     }
 
+    /** {@code <|begin_of_text|>}. */
     public int bosId() {
-        return Arrays.asList(tokens).indexOf("<|begin_of_text|>");
+        return firstControl;
     }
 
+    /** {@code <|end_of_text|>}. */
     public int eosId() {
-        return bosId() + 1;
+        return firstControl + 1;
+    }
+
+    /** {@code <|start_header_id|>}. */
+    public int startHeaderId() {
+        return firstControl + 6;
+    }
+
+    /** {@code <|end_header_id|>}. */
+    public int endHeaderId() {
+        return firstControl + 7;
+    }
+
+    /** {@code <|eot_id|>}: ends an assistant turn in Llama 3's chat format. */
+    public int eotId() {
+        return firstControl + 9;
     }
 
     /** BPE of {@code token} using only merges ranked below {@code maxRank}. */

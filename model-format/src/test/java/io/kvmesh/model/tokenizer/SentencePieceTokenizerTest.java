@@ -85,6 +85,53 @@ class SentencePieceTokenizerTest {
     }
 
     @Test
+    void specialTokensInTextAreParsedOnlyWhenAskedAndNeverDoubleTheBos() {
+        String text = "<s>[INST] Hi [/INST] Hello </s><s>[INST] More [/INST]";
+        int[] plain = tokenizer.encode(text, true);
+        assertThat(plain[0]).isEqualTo(1);
+        assertThat(Arrays.copyOfRange(plain, 1, plain.length)).doesNotContain(1, 2);
+        int[] parsed = tokenizer.encode(text, true, true);
+        // The text's own <s> is the BOS; each raw piece after a special token gets the space prefix (llama.cpp).
+        int[] expected = concat(new int[] {1}, tokenizer.encode("[INST] Hi [/INST] Hello ", false), new int[] {2, 1},
+                tokenizer.encode("[INST] More [/INST]", false));
+        assertThat(parsed).isEqualTo(expected);
+        assertThat(tokenizer.encode(text, false, true)).isEqualTo(expected);
+        assertThat(tokenizer.encode("Hi", true, true)).isEqualTo(tokenizer.encode("Hi", true));
+        assertThat(tokenizer.encode("a<unk>b", false, true)).contains(0);
+        assertThat(tokenizer.isEndOfGeneration(2)).isTrue();
+        assertThat(tokenizer.isEndOfGeneration(1)).isFalse();
+    }
+
+    @Test
+    void llama2ChatTemplateOutputTokenizedAsLlamaCppDoesWithTheIndependentTokenizerForTheRawText() throws Exception {
+        // What Llama 2's chat template writes for a system message and two turns.
+        String text = "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHello, who are you? [/INST] I am Llama. </s>"
+                + "<s>[INST] Grüße 🦙 — and what is 2+2? [/INST]";
+        List<String> raw = List.of("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHello, who are you? [/INST] I am Llama. ",
+                "[INST] Grüße 🦙 — and what is 2+2? [/INST]");
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder input = new StringBuilder();
+        for (String piece : raw) {
+            input.append(json.writeValueAsString(piece)).append('\n');
+        }
+        String[] lines = NodeReference.run("llama-tokenize.mjs", input.toString()).split("\n");
+        int[][] pieces = new int[lines.length][];
+        for (int i = 0; i < lines.length; i++) {
+            JsonNode ids = json.readTree(lines[i]);
+            pieces[i] = new int[ids.size() - 1]; // without the reference's BOS
+            for (int j = 1; j < ids.size(); j++) {
+                pieces[i][j - 1] = ids.get(j).asInt();
+            }
+        }
+        assertThat(tokenizer.encode(text, true, true))
+                .isEqualTo(concat(new int[] {1}, pieces[0], new int[] {2, 1}, pieces[1]));
+    }
+
+    private static int[] concat(int[]... parts) {
+        return Arrays.stream(parts).flatMapToInt(Arrays::stream).toArray();
+    }
+
+    @Test
     void pieceBytesOfByteTokensRebuildMultiByteCharacters() {
         int[] ids = tokenizer.encode("🦙", false);
         byte[] bytes = new byte[0];
