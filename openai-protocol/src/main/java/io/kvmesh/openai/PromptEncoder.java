@@ -1,21 +1,37 @@
 package io.kvmesh.openai;
 
-import io.kvmesh.model.chat.FallbackChatTemplate;
-import io.kvmesh.model.tokenizer.Tokenizer;
+import io.kvmesh.model.chat.ChatTemplate;
+import io.kvmesh.model.chat.ChatTemplateException;
 
-/** The prompt's token ids exactly as the pod computes them; the router uses the same to hash blocks. */
+/**
+ * The prompt's token ids exactly as the pod computes them; the router uses the same to hash blocks. A completion
+ * prompt is tokenized as it is, BOS first, special tokens as plain text. A chat is rendered by the model's chat
+ * template (with the generation prompt) and tokenized as llama.cpp tokenizes template output: special tokens the
+ * template writes become their ids, BOS first unless the template already wrote it (the fallback format keeps special
+ * tokens as plain text). Token-id prompts are used as given.
+ */
 public final class PromptEncoder {
 
     private PromptEncoder() {
     }
 
-    public static int[] tokens(InferenceRequest request, Tokenizer tokenizer) {
+    /**
+     * @throws OpenAiException a 400 naming the template's message when the chat template refuses the conversation
+     */
+    public static int[] tokens(InferenceRequest request, PromptFormat format) {
         if (request.promptTokens() != null) {
             return request.promptTokens().clone();
         }
-        String text = request.kind() == InferenceRequest.Kind.CHAT
-                ? FallbackChatTemplate.render(request.messages())
-                : request.prompt();
-        return tokenizer.encode(text, true);
+        if (request.kind() != InferenceRequest.Kind.CHAT) {
+            return format.tokenizer().encode(request.prompt(), true);
+        }
+        ChatTemplate template = format.chatTemplate();
+        String text;
+        try {
+            text = template.render(request.messages(), true);
+        } catch (ChatTemplateException e) {
+            throw new OpenAiException(OpenAiError.invalidRequest(e.getMessage(), "messages"));
+        }
+        return format.tokenizer().encode(text, true, template.parsesSpecialTokens());
     }
 }

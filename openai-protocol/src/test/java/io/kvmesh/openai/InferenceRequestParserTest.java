@@ -28,7 +28,7 @@ class InferenceRequestParserTest {
         assertThat(request.prompt()).isEqualTo("Hello");
         assertThat(request.maxTokens()).isEqualTo(16);
         assertThat(request.stream()).isFalse();
-        assertThat(PromptEncoder.tokens(request, new ByteTokenizer())).containsExactly(1, 'H' + 3, 'e' + 3, 'l' + 3, 'l' + 3, 'o' + 3);
+        assertThat(PromptEncoder.tokens(request, PromptFormat.withFallbackChat(new ByteTokenizer(), "sim"))).containsExactly(1, 'H' + 3, 'e' + 3, 'l' + 3, 'l' + 3, 'o' + 3);
     }
 
     @Test

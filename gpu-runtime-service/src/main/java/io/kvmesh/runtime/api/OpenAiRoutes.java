@@ -68,7 +68,14 @@ public class OpenAiRoutes {
             return;
         }
         String id = (kind == InferenceRequest.Kind.CHAT ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
-        int[] prompt = PromptEncoder.tokens(request, pod.tokenizer());
+        int[] prompt;
+        try {
+            // The model's chat template; a conversation it refuses (raise_exception) is a 400 naming its message.
+            prompt = PromptEncoder.tokens(request, pod.promptFormat());
+        } catch (OpenAiException e) {
+            ErrorResponses.send(ctx, e.error());
+            return;
+        }
         String refusal = pod.engine().refusal(prompt.length, request.maxTokens());
         if (refusal != null) {
             ErrorResponses.send(ctx, OpenAiError.invalidRequest(refusal, "max_tokens"));
@@ -79,12 +86,18 @@ public class OpenAiRoutes {
         output.begin();
         SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), request.seed());
         output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output));
+        if (output.done) {
+            // Finished (a stop string or end of turn) before the handle was known: stop generating.
+            output.handle.cancel();
+        }
         ctx.response().closeHandler(closed -> output.handle.cancel());
     }
 
     /**
      * Streams or collects one request's text into its HTTP response, on the engine thread. With stop strings, the last
-     * few characters are held back until they cannot begin a stop string, so a stop string is never shown.
+     * few characters are held back until they cannot begin a stop string, so a stop string is never shown. The engine
+     * stops at EOS; an end-of-turn token other than EOS (Llama 3's {@code <|eot_id|>}, {@code tokenizer.ggml.eot_token_id})
+     * ends the answer here with {@code stop}, as llama.cpp stops at every end-of-generation token.
      */
     private static final class Output implements TokenSink {
         private final HttpServerResponse response;
@@ -101,7 +114,7 @@ public class OpenAiRoutes {
         private volatile int cachedPromptTokens;
         private int completionTokens;
         private boolean first = true;
-        private boolean done;
+        private volatile boolean done;
 
         Output(HttpServerResponse response, InferenceRequest request, String id, RuntimePod pod, int promptTokens) {
             this.response = response;
@@ -135,6 +148,13 @@ public class OpenAiRoutes {
                 return;
             }
             completionTokens++;
+            if (tokenId != pod.tokenizer().eosId() && pod.tokenizer().isEndOfGeneration(tokenId)) {
+                finish("stop", cachedPromptTokens);
+                if (handle != null) {
+                    handle.cancel();
+                }
+                return;
+            }
             int from = Math.max(0, text.length() - holdBack);
             text.append(decoder.push(tokenId));
             for (String stop : request.stop()) {

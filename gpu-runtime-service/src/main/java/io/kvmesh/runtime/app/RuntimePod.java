@@ -16,8 +16,11 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
+import io.kvmesh.model.chat.ChatTemplates;
+import io.kvmesh.model.gguf.GgufFile;
 import io.kvmesh.model.tokenizer.ByteTokenizer;
 import io.kvmesh.model.tokenizer.Tokenizer;
+import io.kvmesh.openai.PromptFormat;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.events.BlockUsage;
 import io.kvmesh.prefix.events.Medium;
@@ -61,7 +64,7 @@ public class RuntimePod {
     private PodEventPublisher publisher;
     private ScheduledExecutorService timers;
     private LlamaModel model;
-    private Tokenizer tokenizer = new ByteTokenizer();
+    private PromptFormat promptFormat = PromptFormat.withFallbackChat(new ByteTokenizer(), "the sim backend has no model file");
     private String modelId;
     private int kvBlocks;
     private volatile boolean ready;
@@ -87,6 +90,7 @@ public class RuntimePod {
         if (model != null) {
             maxContext = Math.min(maxContext, model.config().contextLength());
         }
+        LOG.infof("chat template: %s", promptFormat.chatTemplate().description());
         podId = settings.podId().orElseGet(() -> hostName() + "-" + httpPort);
         address = settings.advertisedAddress().orElse("127.0.0.1:" + httpPort);
         recorder = new KvEventRecorder(podId, epoch, settings.blockSize(), Medium.DEVICE);
@@ -130,7 +134,7 @@ public class RuntimePod {
                 }
                 long started = System.nanoTime();
                 model = LlamaModel.load(file);
-                tokenizer = model.tokenizer();
+                promptFormat = promptFormat(model, file);
                 modelId = settings.modelId().orElse(file.getFileName().toString().replaceFirst("\\.gguf$", ""));
                 LOG.infof("loaded %s (%s) in %d ms: %s", file, model.name(), (System.nanoTime() - started) / 1_000_000, model.config());
                 // float32 K and V for every layer: what one block costs on this model.
@@ -140,6 +144,17 @@ public class RuntimePod {
             }
             default -> throw new IllegalArgumentException("kvmesh.backend=" + settings.backend()
                     + " is not available; use sim or cpu (cuda comes with the CUDA issue)");
+        }
+    }
+
+    /**
+     * The model's tokenizer with the chat template of its file: the same as the router's
+     * {@code PromptFormat.fromGguf} of that file (the model's tokenizer is {@code Tokenizers.fromGguf} of it), so
+     * router and pod tokenize every request alike.
+     */
+    public static PromptFormat promptFormat(LlamaModel model, Path file) throws IOException {
+        try (GgufFile gguf = GgufFile.open(file)) {
+            return new PromptFormat(model.tokenizer(), ChatTemplates.fromGguf(gguf));
         }
     }
 
@@ -166,7 +181,12 @@ public class RuntimePod {
     }
 
     public Tokenizer tokenizer() {
-        return tokenizer;
+        return promptFormat.tokenizer();
+    }
+
+    /** How requests become token ids: the tokenizer and the chat template (as the router has them). */
+    public PromptFormat promptFormat() {
+        return promptFormat;
     }
 
     public String modelId() {

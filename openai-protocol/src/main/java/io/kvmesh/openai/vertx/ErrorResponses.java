@@ -2,7 +2,9 @@ package io.kvmesh.openai.vertx;
 
 import org.jboss.logging.Logger;
 
+import io.kvmesh.model.chat.ChatTemplateException;
 import io.kvmesh.openai.OpenAiError;
+import io.kvmesh.openai.OpenAiException;
 import io.vertx.ext.web.RoutingContext;
 
 /** Vert.x adapter shared by router and pod: writes OpenAI-style error bodies, including for failures raised before a handler ran (e.g. an oversized body). */
@@ -23,7 +25,11 @@ public final class ErrorResponses {
 
     public static void fromFailure(RoutingContext ctx) {
         int status = ctx.statusCode();
-        if (status == 413) {
+        if (ctx.failure() instanceof OpenAiException refused) {
+            send(ctx, refused.error());
+        } else if (ctx.failure() instanceof ChatTemplateException refused) {
+            send(ctx, OpenAiError.invalidRequest(refused.getMessage(), "messages"));
+        } else if (status == 413) {
             send(ctx, OpenAiError.tooLarge());
         } else if (status >= 400 && status < 500) {
             send(ctx, new OpenAiError(status, "The request could not be read.", "invalid_request_error", null, null));

@@ -35,7 +35,8 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 /**
- * The public OpenAI-compatible endpoint. Validates the request, tokenizes and hashes the prompt as the pods do, ranks
+ * The public OpenAI-compatible endpoint. Validates the request, renders (chat template) and tokenizes the prompt and
+ * hashes its blocks as the pods do (a conversation the template refuses is a 400 here already), ranks
  * the live pods with the routing policy and proxies the original body to the best one, streaming its answer back as
  * it arrives (never buffered whole). A pod that refuses or fails before answering is marked suspect and the next one
  * is tried; when none is left the client gets a 503. The chosen pod is named in {@code x-kvmesh-pod}.
@@ -105,7 +106,7 @@ public class ProxyRoutes {
     }
 
     private List<Candidate> candidates(InferenceRequest request) {
-        int[] tokens = PromptEncoder.tokens(request, state.tokenizer());
+        int[] tokens = PromptEncoder.tokens(request, state.promptFormat());
         long[] hashes = state.hasher(request.model()).hashFullBlocks(tokens);
         return state.selector().select(request.model(), hashes, state.suspects());
     }

@@ -13,8 +13,7 @@ import org.jboss.logging.Logger;
 
 import io.kvmesh.model.gguf.GgufFile;
 import io.kvmesh.model.tokenizer.ByteTokenizer;
-import io.kvmesh.model.tokenizer.Tokenizers;
-import io.kvmesh.model.tokenizer.Tokenizer;
+import io.kvmesh.openai.PromptFormat;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PrefixIndex;
@@ -42,7 +41,7 @@ public class RouterState {
     private final PrefixIndex index = new PrefixIndex();
     private final LivePods pods;
     private final PodSelector selector;
-    private final Tokenizer tokenizer;
+    private final PromptFormat promptFormat;
     private final Map<String, BlockHasher> hashers = new ConcurrentHashMap<>();
     private final Map<String, Long> suspectUntil = new ConcurrentHashMap<>();
     private IndexFollower follower;
@@ -50,16 +49,21 @@ public class RouterState {
     RouterState(RouterSettings settings) {
         this.settings = settings;
         this.pods = new LivePods(index, settings.heartbeatTimeout().toMillis());
-        this.tokenizer = settings.modelPath().map(RouterState::tokenizerOf).orElseGet(ByteTokenizer::new);
+        this.promptFormat = settings.modelPath().map(RouterState::promptFormatOf).orElseGet(() ->
+                PromptFormat.withFallbackChat(new ByteTokenizer(), "no kvmesh.model-path (the sim backend's byte tokenizer)"));
+        LOG.infof("chat template: %s", promptFormat.chatTemplate().description());
         RouterSettings.Weights w = settings.weights();
         this.selector = new PodSelector(index, pods, RoutingPolicy.named(settings.policy(),
                 new PrefixAwarePolicy.Weights(w.prefix(), w.hostBlock(), w.queue(), w.kvUsage())));
     }
 
-    /** The tokenizer of a GGUF model, read once at start (the router never loads weights). */
-    private static Tokenizer tokenizerOf(String path) {
+    /**
+     * The tokenizer and chat template of a GGUF model, read once at start (the router never loads weights): what the
+     * pods serving that file use, so both tokenize every request alike.
+     */
+    static PromptFormat promptFormatOf(String path) {
         try (GgufFile gguf = GgufFile.open(Path.of(path))) {
-            return Tokenizers.fromGguf(gguf);
+            return PromptFormat.fromGguf(gguf);
         } catch (IOException e) {
             throw new IllegalArgumentException("kvmesh.model-path " + path + " cannot be read: " + e.getMessage(), e);
         }
@@ -98,8 +102,9 @@ public class RouterState {
         return follower;
     }
 
-    public Tokenizer tokenizer() {
-        return tokenizer;
+    /** How requests become token ids: the model's tokenizer and chat template (as the pods have them). */
+    public PromptFormat promptFormat() {
+        return promptFormat;
     }
 
     public String policy() {
