@@ -34,11 +34,12 @@ import jinjava.javax.el.ExpressionFactory;
  * {@code transformers} renders it: {@code trim_blocks} and {@code lstrip_blocks}, a single trailing newline of the
  * template dropped, and the context {@code messages} (maps with {@code role} and {@code content}),
  * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (the vocabulary's token texts),
- * {@code raise_exception(message)} and {@code strftime_now(format)}; {@code tools} is left undefined (no tools), so
- * templates take their no-tools branch. Python semantics Jinjava lacks are added: {@code str} methods
- * ({@code .strip()}, {@code .split()}, {@code .startswith()}, …), Python's {@code trim}, {@code tojson} as
- * {@code json.dumps}, the {@code items} filter, and the {@code generation} block of transformers. Strings in messages
- * are data, never templates (Jinjava's nested interpretation is off).
+ * {@code raise_exception(message)}, {@code strftime_now(format)} and {@code tools} = none (no tools; Jinjava treats
+ * none like undefined), so templates take their no-tools branch. Python semantics Jinjava lacks are added:
+ * {@code str} methods ({@code .strip()}, {@code .split()}, {@code .startswith()}, …, {@link PythonMethodResolver}),
+ * Python's operator precedence, keyword arguments and slices ({@link PythonExpressionParser}), Python's {@code trim},
+ * {@code tojson} as {@code json.dumps}, the {@code items} filter, and the {@code generation} block of transformers.
+ * Strings in messages are data, never templates (Jinjava's nested interpretation is off).
  *
  * <p>The template is parsed once; each render uses its own interpreter over the shared parse tree, so one instance
  * serves many threads.
@@ -137,6 +138,9 @@ public final class JinjaChatTemplate implements ChatTemplate {
         bindings.put("add_generation_prompt", addGenerationPrompt);
         bindings.put("bos_token", bosToken);
         bindings.put("eos_token", eosToken);
+        // No tools (requests carry none): none, which Jinjava treats like undefined, so templates take their
+        // no-tools branch whether they test "tools is defined", "tools is not none" or "tools".
+        bindings.put("tools", null);
         // The functions are called as functions; as variables they only make "strftime_now is defined" true.
         bindings.put("raise_exception", FUNCTION_MARKER);
         bindings.put("strftime_now", FUNCTION_MARKER);
