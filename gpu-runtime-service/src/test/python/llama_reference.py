@@ -110,6 +110,9 @@ def forward_all(meta, w, tokens):
     freqs = theta ** (-2.0 * np.arange(rope_dims // 2) / rope_dims)
     if "rope_freqs.weight" in w:
         freqs = freqs / w["rope_freqs.weight"]
+    # llama.cpp: linear scaling multiplies positions by freq_scale = 1 / factor
+    if meta.get("llama.rope.scaling.type", "none") == "linear":
+        freqs = freqs / meta["llama.rope.scaling.factor"]
     angles = np.arange(n)[:, None] * freqs[None, :]
     cos, sin = np.cos(angles), np.sin(angles)
 

@@ -31,7 +31,7 @@ public final class LlamaForward {
             if (model.ropeFrequencyFactors != null) {
                 frequency /= model.ropeFrequencyFactors[i];
             }
-            ropeFrequencies[i] = (float) frequency;
+            ropeFrequencies[i] = (float) (frequency * c.ropeFrequencyScale());
         }
     }
 

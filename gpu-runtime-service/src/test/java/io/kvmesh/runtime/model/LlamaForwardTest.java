@@ -120,6 +120,33 @@ class LlamaForwardTest {
         }
     }
 
+    /** RoPE scaling as real models carry it: Llama 3's rope_freqs tensor, and linear scaling metadata. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"llama3:8", "linear:4"})
+    void ropeScalingMatchesTheNumpyReference(String scaling, @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tiny-scaled.gguf");
+        io.kvmesh.model.gen.ModelShape shape = io.kvmesh.model.gen.ModelShape.preset("tiny")
+                .withRopeScaling(io.kvmesh.model.gen.RopeScaling.parse(scaling));
+        io.kvmesh.model.gen.ModelGenerator.write(shape, io.kvmesh.model.gguf.GgmlType.F16, 7, file);
+        try (LlamaModel generated = LlamaModel.load(file)) {
+            int[] prompt = generated.tokenizer().encode("Rotary positions, stretched for long contexts.", true);
+            JsonNode expected = reference(file, prompt, 0).get("logits");
+            KvStore store = new KvStore(generated.config().layers(), prompt.length, generated.config().kvDim());
+            float[] logits = new LlamaForward(generated).prefill(prompt, 0, prompt.length, store, position -> position, 64);
+            for (int i = 0; i < logits.length; i++) {
+                assertThat((double) logits[i]).as("%s logit %d", scaling, i)
+                        .isCloseTo(expected.get(i).asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+            }
+            // The scaling must change the result, or this test could not tell it was applied.
+            Path plain = dir.resolve("tiny-plain.gguf");
+            io.kvmesh.model.gen.ModelGenerator.write(io.kvmesh.model.gen.ModelShape.preset("tiny"), io.kvmesh.model.gguf.GgmlType.F16, 7, plain);
+            try (LlamaModel unscaled = LlamaModel.load(plain)) {
+                KvStore other = new KvStore(unscaled.config().layers(), prompt.length, unscaled.config().kvDim());
+                assertThat(new LlamaForward(unscaled).prefill(prompt, 0, prompt.length, other, position -> position, 64)).isNotEqualTo(logits);
+            }
+        }
+    }
+
     @Test
     void aWholePromptInOneBatchEqualsTokenByTokenExactly() {
         int[] tokens = model.tokenizer().encode("Batched prefill reads each weight matrix once for all tokens.", true);

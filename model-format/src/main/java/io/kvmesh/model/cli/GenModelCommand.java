@@ -8,11 +8,13 @@ import java.util.Locale;
 
 import io.kvmesh.model.gen.ModelGenerator;
 import io.kvmesh.model.gen.ModelShape;
+import io.kvmesh.model.gen.RopeScaling;
 import io.kvmesh.model.gguf.GgmlType;
 
 /**
  * {@code kvmesh gen-model [--preset tiny|small|1b] [--type F16|BF16|Q8_0|Q4_0] [--seed N] [--dim N] [--layers N]
- * [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] [--no-chat-template] --out FILE.gguf}: a seeded
+ * [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] [--rope-scaling none|linear:F|llama3[:F]]
+ * [--no-chat-template] --out FILE.gguf}: a seeded
  * random-weight Llama-family model with the cl100k_base vocabulary and Llama 3's chat tokens and chat template
  * ({@code --no-chat-template} leaves {@code tokenizer.chat_template} out, so servers use their fallback chat format).
  */
@@ -20,7 +22,7 @@ public final class GenModelCommand {
 
     static final String USAGE = "usage: kvmesh gen-model [--preset tiny|small|1b] [--type F16|BF16|Q8_0|Q4_0] [--seed N] "
             + "[--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--context N] [--rope-theta F] "
-            + "[--no-chat-template] --out FILE.gguf";
+            + "[--rope-scaling none|linear:F|llama3[:F]] [--no-chat-template] --out FILE.gguf";
 
     private GenModelCommand() {
     }
@@ -52,13 +54,14 @@ public final class GenModelCommand {
                 String value = args[++i];
                 shape = switch (option) {
                     case "--preset" -> ModelShape.preset(value);
-                    case "--dim" -> new ModelShape("custom", number(option, value), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput());
-                    case "--layers" -> new ModelShape("custom", shape.dim(), number(option, value), shape.heads(), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput());
-                    case "--heads" -> new ModelShape("custom", shape.dim(), shape.layers(), number(option, value), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput());
-                    case "--kv-heads" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), number(option, value), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput());
-                    case "--ffn" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), number(option, value), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput());
-                    case "--context" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffnDim(), number(option, value), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput());
-                    case "--rope-theta" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), (float) decimal(option, value), shape.vocabularySize(), shape.tiedOutput());
+                    case "--dim" -> new ModelShape("custom", number(option, value), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
+                    case "--layers" -> new ModelShape("custom", shape.dim(), number(option, value), shape.heads(), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
+                    case "--heads" -> new ModelShape("custom", shape.dim(), shape.layers(), number(option, value), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
+                    case "--kv-heads" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), number(option, value), shape.ffnDim(), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
+                    case "--ffn" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), number(option, value), shape.contextLength(), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
+                    case "--context" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffnDim(), number(option, value), shape.ropeTheta(), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
+                    case "--rope-scaling" -> shape.withRopeScaling(RopeScaling.parse(value));
+                    case "--rope-theta" -> new ModelShape("custom", shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffnDim(), shape.contextLength(), (float) decimal(option, value), shape.vocabularySize(), shape.tiedOutput(), shape.ropeScaling());
                     default -> shape;
                 };
                 switch (option) {

@@ -58,6 +58,10 @@ public final class ModelGenerator {
         if (chatTemplate) {
             gguf.put("tokenizer.chat_template", GgufValue.string(ChatTemplates.LLAMA3));
         }
+        if (shape.ropeScaling().kind() == RopeScaling.Kind.LINEAR) {
+            gguf.put("llama.rope.scaling.type", GgufValue.string("linear"))
+                    .put("llama.rope.scaling.factor", GgufValue.float32(shape.ropeScaling().factor()));
+        }
         gguf.add(matrix("token_embd.weight", shape.dim(), shape.vocabularySize(), type, random));
         for (int l = 0; l < shape.layers(); l++) {
             String p = "blk." + l + ".";
@@ -72,6 +76,11 @@ public final class ModelGenerator {
             gguf.add(matrix(p + "ffn_down.weight", shape.ffnDim(), shape.dim(), type, random));
         }
         gguf.add(ones("output_norm.weight", shape.dim()));
+        if (shape.ropeScaling().kind() == RopeScaling.Kind.LLAMA3) {
+            float[] factors = shape.ropeScaling().llama3FrequencyFactors(shape.ropeTheta(), shape.headDim());
+            gguf.add(new GgufWriter.Tensor("rope_freqs.weight", new long[] {factors.length}, GgmlType.F32,
+                    Quantizer.quantize(factors, GgmlType.F32)));
+        }
         if (!shape.tiedOutput()) {
             gguf.add(matrix("output.weight", shape.dim(), shape.vocabularySize(), type, random));
         }
