@@ -16,10 +16,18 @@ public final class PromptEncoder {
     }
 
     /**
-     * @throws OpenAiException a 400 naming the template's message when the chat template refuses the conversation
+     * @throws OpenAiException a 400 naming the template's message when the chat template refuses the conversation, or
+     *                         naming the id when a token-id prompt holds one outside the vocabulary
      */
     public static int[] tokens(InferenceRequest request, PromptFormat format) {
         if (request.promptTokens() != null) {
+            int vocabulary = format.tokenizer().vocabularySize();
+            for (int id : request.promptTokens()) {
+                if (id >= vocabulary) {
+                    throw new OpenAiException(OpenAiError.invalidRequest("Token id " + id
+                            + " is out of vocabulary (the model has " + vocabulary + " tokens).", "prompt"));
+                }
+            }
             return request.promptTokens().clone();
         }
         if (request.kind() != InferenceRequest.Kind.CHAT) {

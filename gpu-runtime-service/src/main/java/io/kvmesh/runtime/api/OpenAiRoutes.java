@@ -78,7 +78,11 @@ public class OpenAiRoutes {
         }
         String refusal = pod.engine().refusal(prompt.length, request.maxTokens());
         if (refusal != null) {
-            ErrorResponses.send(ctx, OpenAiError.invalidRequest(refusal, "max_tokens"));
+            // Like vLLM: prompt + max_tokens beyond the context is refused (not clamped), naming the limit; the param
+            // is the prompt when it alone does not fit.
+            String param = prompt.length < pod.engine().maxContextTokens() ? "max_tokens"
+                    : kind == InferenceRequest.Kind.CHAT ? "messages" : "prompt";
+            ErrorResponses.send(ctx, OpenAiError.invalidRequest(refusal, param));
             return;
         }
         Output output = new Output(ctx.response(), request, id, pod, prompt.length);

@@ -103,6 +103,35 @@ class OpenAiApiTest {
         assertError(completion("x", 100000, false), "/v1/completions", 400, "max_tokens");
         assertError("{\"model\":\"gpt-9\",\"prompt\":\"x\"}", "/v1/completions", 404, "model");
         given().get("/v1/nothing").then().statusCode(404).body("error.code", equalTo("not_found"));
+        // Token ids the model does not have; an empty id list.
+        assertError("{\"model\":\"kvmesh-sim\",\"prompt\":[1,2,100000]}", "/v1/completions", 400, "prompt");
+        assertError("{\"model\":\"kvmesh-sim\",\"prompt\":[]}", "/v1/completions", 400, "prompt");
+        // A prompt that alone exceeds the context names the prompt; one that fits but leaves no room names max_tokens.
+        String huge = "x".repeat(9000);
+        given().contentType(ContentType.JSON).body(completion(huge, 16, false)).post("/v1/completions").then()
+                .statusCode(400).body("error.param", equalTo("prompt"))
+                .body("error.message", org.hamcrest.Matchers.containsString("maximum context length is 8192 tokens"));
+        assertError(completion("x".repeat(8000), 1000, false), "/v1/completions", 400, "max_tokens");
+    }
+
+    @Test
+    void invalidUtf8IsRefusedAndLoneSurrogatesAreServed() {
+        byte[] prefix = "{\"model\":\"kvmesh-sim\",\"prompt\":\"caf".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] suffix = "\",\"max_tokens\":2}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] body = new byte[prefix.length + 2 + suffix.length];
+        System.arraycopy(prefix, 0, body, 0, prefix.length);
+        body[prefix.length] = (byte) 0xC3; // a two-byte sequence cut short
+        body[prefix.length + 1] = (byte) 0x28;
+        System.arraycopy(suffix, 0, body, prefix.length + 2, suffix.length);
+        given().contentType(ContentType.JSON).body(body).post("/v1/completions").then().statusCode(400)
+                .body("error.type", equalTo("invalid_request_error"))
+                .body("error.message", org.hamcrest.Matchers.containsString("UTF-8"));
+        // JSON escapes may spell a lone surrogate, which is valid JSON but not a character: it is served (encoded as
+        // UTF-8 replacement), never an error.
+        given().contentType(ContentType.JSON).body("{\"model\":\"kvmesh-sim\",\"prompt\":\"a\\ud800b\",\"max_tokens\":2}")
+                .post("/v1/completions").then().statusCode(200).body("usage.completion_tokens", equalTo(2));
+        // An empty text prompt is BOS alone: served.
+        given().contentType(ContentType.JSON).body(completion("", 2, false)).post("/v1/completions").then().statusCode(200);
     }
 
     @Test
