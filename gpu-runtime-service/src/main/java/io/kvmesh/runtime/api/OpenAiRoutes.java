@@ -152,13 +152,6 @@ public class OpenAiRoutes {
                 return;
             }
             completionTokens++;
-            if (tokenId != pod.tokenizer().eosId() && pod.tokenizer().isEndOfGeneration(tokenId)) {
-                finish("stop", cachedPromptTokens);
-                if (handle != null) {
-                    handle.cancel();
-                }
-                return;
-            }
             int from = Math.max(0, text.length() - holdBack);
             text.append(decoder.push(tokenId));
             for (String stop : request.stop()) {

@@ -88,7 +88,7 @@ public final class GenerateCommand {
                 for (int position = tokens.length; generated.size() < maxTokens; position++) {
                     int next = Sampler.sample(logits, sampling, random);
                     generated.add(next);
-                    if (next == model.tokenizer().eosId()) {
+                    if (model.tokenizer().isEndOfGeneration(next)) {
                         break;
                     }
                     out.print(decoder.push(next));

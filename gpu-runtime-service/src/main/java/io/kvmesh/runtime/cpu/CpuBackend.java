@@ -88,7 +88,7 @@ public final class CpuBackend implements ForwardBackend {
     }
 
     @Override
-    public int eosToken() {
-        return model.tokenizer().eosId();
+    public boolean endsGeneration(int token) {
+        return model.tokenizer().isEndOfGeneration(token);
     }
 }

@@ -142,7 +142,7 @@ public final class Engine implements AutoCloseable {
             generatedTokens++;
             if (!deliver(sequence, token)) {
                 complete(sequence, FinishReason.ABORT);
-            } else if (token == backend.eosToken()) {
+            } else if (backend.endsGeneration(token)) {
                 complete(sequence, FinishReason.STOP);
             } else if (sequence.generated >= sequence.request.maxTokens()) {
                 complete(sequence, FinishReason.LENGTH);

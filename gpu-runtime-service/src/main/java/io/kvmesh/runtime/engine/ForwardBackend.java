@@ -11,6 +11,6 @@ public interface ForwardBackend {
     /** The next token of a sequence whose tokens are all computed. */
     int sampleNext(SequenceState sequence);
 
-    /** The end-of-sequence token, or -1 when the backend never emits one. */
-    int eosToken();
+    /** Whether {@code token} ends a generation: end of sequence, or end of turn (Llama 3's {@code <|eot_id|>}). */
+    boolean endsGeneration(int token);
 }

@@ -52,7 +52,7 @@ public final class SimBackend implements ForwardBackend {
     }
 
     @Override
-    public int eosToken() {
-        return -1;
+    public boolean endsGeneration(int token) {
+        return false;
     }
 }

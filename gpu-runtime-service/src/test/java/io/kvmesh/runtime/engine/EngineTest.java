@@ -68,6 +68,37 @@ class EngineTest {
         return IntStream.range(from, from + length).toArray();
     }
 
+    /** A token the backend says ends generation (end of sequence or of turn) finishes the request with "stop". */
+    @Test
+    void anEndOfGenerationTokenStopsTheRequest() throws Exception {
+        KvCacheManager kv = new KvCacheManager(new BlockPool(64, 16, KvEventSink.NONE), new BlockHasher("t", "", 16));
+        SimBackend sim = new SimBackend(new SimCostModel(Duration.ZERO, Duration.ZERO, Duration.ZERO));
+        int[] emitted = {0};
+        ForwardBackend endsOnThird = new ForwardBackend() {
+            @Override
+            public void forward(List<ScheduledChunk> chunks) {
+                sim.forward(chunks);
+            }
+
+            @Override
+            public int sampleNext(SequenceState sequence) {
+                return ++emitted[0] == 3 ? 99 : sim.sampleNext(sequence);
+            }
+
+            @Override
+            public boolean endsGeneration(int token) {
+                return token == 99;
+            }
+        };
+        engine = new Engine(kv, new Scheduler(kv, 512, 64), endsOnThird, 10_000);
+        engine.start();
+        Collector output = new Collector();
+        engine.submit(new GenerationRequest("eot", prompt(0, 20), 10, output));
+        assertThat(output.await()).containsExactly(20, 3, 0);
+        assertThat(output.reason).isEqualTo(FinishReason.STOP);
+        assertThat(output.tokens).endsWith(99);
+    }
+
     @Test
     void aRepeatedPrefixIsCachedAndFasterToTheFirstToken() throws Exception {
         start(256, 512, Duration.ofMillis(1));
