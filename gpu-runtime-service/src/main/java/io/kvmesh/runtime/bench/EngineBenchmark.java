@@ -78,7 +78,8 @@ public final class EngineBenchmark {
 
             double single = 0;
             for (int batch : new int[] {1, 4, 16}) {
-                double aggregate = batchDecode(llama, batch, Math.max(8, decodeTokens / 2));
+                // Best of two runs: the machine is shared and a single short run is at the mercy of its neighbours.
+                double aggregate = Math.max(batchDecode(llama, batch, decodeTokens), batchDecode(llama, batch, decodeTokens));
                 if (batch == 1) {
                     single = aggregate;
                 }
@@ -200,14 +201,22 @@ public final class EngineBenchmark {
 
     /** Seconds to the first token of a {@code length}-token prompt, cold and with its first 90% cached. */
     private static double[] timeToFirstToken(LlamaModel model, int length) throws Exception {
-        try (Engine engine = engine(model, 4096)) {
-            int[] cold = IntStream.range(0, length).map(i -> 100 + i).toArray();
-            int[] warm = cold.clone();
-            for (int i = length * 9 / 10; i < length; i++) {
-                warm[i] = 5000 + i;
+        double cold = Double.MAX_VALUE;
+        double warm = Double.MAX_VALUE;
+        // Two rounds with different prompts (so "cold" is cold each time); the best of each.
+        for (int round = 0; round < 2; round++) {
+            try (Engine engine = engine(model, 4096)) {
+                int first = 100 + round * 20_000;
+                int[] coldPrompt = IntStream.range(0, length).map(i -> first + i).toArray();
+                int[] warmPrompt = coldPrompt.clone();
+                for (int i = length * 9 / 10; i < length; i++) {
+                    warmPrompt[i] = first + 10_000 + i;
+                }
+                cold = Math.min(cold, firstToken(engine, coldPrompt));
+                warm = Math.min(warm, firstToken(engine, warmPrompt));
             }
-            return new double[] {firstToken(engine, cold), firstToken(engine, warm)};
         }
+        return new double[] {cold, warm};
     }
 
     private static double firstToken(Engine engine, int[] prompt) throws Exception {

@@ -89,8 +89,10 @@ public final class LlamaForward {
         float[][] v = new float[n][c.kvDim()];
         float[][] hb = new float[n][c.ffnDim()];
         float[][] hb2 = new float[n][c.ffnDim()];
+        float[][] rotations = new float[n][];
         for (int b = 0; b < n; b++) {
             model.tokenEmbedding.row(tokens[b], x[b]);
+            rotations[b] = rotation(positions[b]);
         }
         int headDim = c.headDim();
         int groupSize = c.heads() / c.kvHeads();
@@ -104,8 +106,8 @@ public final class LlamaForward {
             float[] keys = store.keys[l];
             float[] values = store.values[l];
             for (int b = 0; b < n; b++) {
-                rope(q[b], c.heads(), positions[b]);
-                rope(k[b], c.kvHeads(), positions[b]);
+                rope(q[b], c.heads(), rotations[b]);
+                rope(k[b], c.kvHeads(), rotations[b]);
                 int slot = slots[b].slot(positions[b]);
                 System.arraycopy(k[b], 0, keys, slot * c.kvDim(), c.kvDim());
                 System.arraycopy(v[b], 0, values, slot * c.kvDim(), c.kvDim());
@@ -180,19 +182,31 @@ public final class LlamaForward {
     }
 
     /** llama.cpp's "normal" RoPE: rotates adjacent pairs of the first {@code ropeDims} dimensions of each head. */
-    private void rope(float[] vector, int heads, int position) {
+    private void rope(float[] vector, int heads, float[] rotation) {
+        int pairs = ropeFrequencies.length;
         for (int h = 0; h < heads; h++) {
             int base = h * c.headDim();
-            for (int i = 0; i < ropeFrequencies.length; i++) {
-                float angle = position * ropeFrequencies[i];
-                float cos = (float) StrictMath.cos(angle);
-                float sin = (float) StrictMath.sin(angle);
+            for (int i = 0; i < pairs; i++) {
+                float cos = rotation[i];
+                float sin = rotation[pairs + i];
                 float a = vector[base + 2 * i];
                 float b = vector[base + 2 * i + 1];
                 vector[base + 2 * i] = a * cos - b * sin;
                 vector[base + 2 * i + 1] = a * sin + b * cos;
             }
         }
+    }
+
+    /** cos then sin of each rotary frequency at {@code position}: computed once per token, used by every head and layer. */
+    private float[] rotation(int position) {
+        int pairs = ropeFrequencies.length;
+        float[] rotation = new float[2 * pairs];
+        for (int i = 0; i < pairs; i++) {
+            float angle = position * ropeFrequencies[i];
+            rotation[i] = (float) StrictMath.cos(angle);
+            rotation[pairs + i] = (float) StrictMath.sin(angle);
+        }
+        return rotation;
     }
 
     private static void softmax(float[] values, int length) {
