@@ -24,7 +24,8 @@ public record InferenceRequest(
         int topK,
         Long seed,
         List<String> stop,
-        String user) {
+        String user,
+        String cacheSalt) {
 
     public enum Kind {
         COMPLETION("/v1/completions"),

@@ -85,8 +85,13 @@ public final class InferenceRequestParser {
         JsonNode seedNode = root.get("seed");
         Long seed = seedNode == null || seedNode.isNull() ? null : integer(root, "seed", Long.MIN_VALUE, Long.MAX_VALUE, 0);
         String user = text(root, "user", false);
+        // vLLM's prefix-cache isolation: requests share cached blocks only when their salts are equal.
+        String cacheSalt = text(root, "cache_salt", false);
+        if (cacheSalt != null && (cacheSalt.isEmpty() || cacheSalt.indexOf('\0') >= 0)) {
+            throw invalid("'cache_salt' must be a non-empty string without NUL characters.", "cache_salt");
+        }
         return new InferenceRequest(kind, model, prompt, promptTokens, messages, maxTokens, stream, includeUsage,
-                temperature, topP, Math.max(0, topK), seed, stop, user);
+                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt);
     }
 
     private JsonNode readJson(byte[] body) {

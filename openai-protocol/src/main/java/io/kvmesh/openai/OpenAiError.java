@@ -12,6 +12,12 @@ public record OpenAiError(int status, String message, String type, String param,
         return new OpenAiError(400, message, "invalid_request_error", param, null);
     }
 
+    /** OpenAI's answer to a missing or wrong API key. */
+    public static OpenAiError invalidApiKey() {
+        return new OpenAiError(401, "Incorrect API key provided. Send it as 'Authorization: Bearer KEY'.",
+                "invalid_request_error", null, "invalid_api_key");
+    }
+
     public static OpenAiError modelNotFound(String model) {
         return new OpenAiError(404, "The model `" + model + "` does not exist.", "invalid_request_error", "model", "model_not_found");
     }

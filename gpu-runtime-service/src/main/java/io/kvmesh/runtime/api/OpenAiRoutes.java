@@ -89,7 +89,8 @@ public class OpenAiRoutes {
         // Headers go out before the engine can produce the first token.
         output.begin();
         SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), request.seed());
-        output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output));
+        output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output,
+                request.cacheSalt() == null ? "" : request.cacheSalt()));
         if (output.done) {
             // Finished (a stop string or end of turn) before the handle was known: stop generating.
             output.handle.cancel();

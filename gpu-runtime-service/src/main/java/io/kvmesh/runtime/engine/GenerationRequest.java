@@ -2,18 +2,28 @@ package io.kvmesh.runtime.engine;
 
 import java.util.Objects;
 
-/** What the engine serves: prompt token ids, how many tokens to generate at most, how to sample, where the output goes. */
-public record GenerationRequest(String id, int[] promptTokens, int maxTokens, SamplingParams sampling, TokenSink sink) {
+/**
+ * What the engine serves: prompt token ids, how many tokens to generate at most, how to sample, where the output goes,
+ * and the request's cache salt (a tenant's: blocks are shared only between requests with equal salts; empty for none).
+ */
+public record GenerationRequest(String id, int[] promptTokens, int maxTokens, SamplingParams sampling, TokenSink sink,
+                                String cacheSalt) {
 
     /** A greedy request. */
     public GenerationRequest(String id, int[] promptTokens, int maxTokens, TokenSink sink) {
         this(id, promptTokens, maxTokens, SamplingParams.GREEDY, sink);
     }
 
+    /** A request without a cache salt of its own (it shares blocks with every other such request). */
+    public GenerationRequest(String id, int[] promptTokens, int maxTokens, SamplingParams sampling, TokenSink sink) {
+        this(id, promptTokens, maxTokens, sampling, sink, "");
+    }
+
     public GenerationRequest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sink, "sink");
         Objects.requireNonNull(sampling, "sampling");
+        Objects.requireNonNull(cacheSalt, "cacheSalt");
         if (promptTokens.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens");
         }

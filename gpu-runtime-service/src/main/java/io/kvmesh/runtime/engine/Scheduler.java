@@ -65,7 +65,7 @@ public final class Scheduler {
         }
         while (budget > 0 && running.size() < maxRunning && !waiting.isEmpty()) {
             SequenceState next = waiting.peekFirst();
-            SequenceBlocks blocks = kv.admit(next.id(), next.tokens.toIntArray());
+            SequenceBlocks blocks = kv.admit(next.id(), next.tokens.toIntArray(), next.request.cacheSalt());
             if (blocks == null) {
                 break;
             }

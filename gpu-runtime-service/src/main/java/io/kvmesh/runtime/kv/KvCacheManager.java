@@ -47,6 +47,15 @@ public final class KvCacheManager {
      * null, changing nothing, when the pool lacks the blocks.
      */
     public SequenceBlocks admit(String id, int[] prompt) {
+        return admit(id, prompt, "");
+    }
+
+    /**
+     * {@link #admit(String, int[])} for a request with its own cache salt: its block chain starts from the root of the
+     * pool's salt combined with it ({@link BlockHasher#combinedSalt}), so it shares blocks only with equal salts.
+     */
+    public SequenceBlocks admit(String id, int[] prompt, String requestSalt) {
+        BlockHasher hasher = hasherFor(requestSalt);
         if (prompt.length == 0) {
             throw new IllegalArgumentException("a prompt needs at least one token");
         }
@@ -125,8 +134,23 @@ public final class KvCacheManager {
     public void release(SequenceBlocks sequence) {
         pool.free(sequence.blocks());
         sequence.clearBlocks();
-        sequence.resetChain(hasher.rootHash());
+        sequence.resetChain(sequence.rootHash());
     }
+
+    /** Hashers per request salt, made once each; bounded, since salts come from requests. */
+    private BlockHasher hasherFor(String requestSalt) {
+        if (requestSalt.isEmpty()) {
+            return hasher;
+        }
+        if (saltedHashers.size() >= MAX_SALTS) {
+            saltedHashers.clear();
+        }
+        return saltedHashers.computeIfAbsent(requestSalt, salt ->
+                new BlockHasher(hasher.modelId(), BlockHasher.combinedSalt(hasher.cacheSalt(), salt), hasher.blockSize()));
+    }
+
+    private static final int MAX_SALTS = 4096;
+    private final java.util.Map<String, BlockHasher> saltedHashers = new java.util.HashMap<>();
 
     private int blocksFor(int tokens) {
         return (tokens + pool.blockSize() - 1) / pool.blockSize();

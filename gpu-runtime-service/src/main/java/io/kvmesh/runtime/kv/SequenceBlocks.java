@@ -20,11 +20,19 @@ public final class SequenceBlocks {
     private int hashedBlocks;
     private long lastHash;
 
+    private final long rootHash;
+
     SequenceBlocks(String id, int[] prompt, long rootHash) {
         this.id = id;
         this.tokens = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
         this.tokenCount = prompt.length;
         this.lastHash = rootHash;
+        this.rootHash = rootHash;
+    }
+
+    /** The parent of the sequence's first block: the model's and its salt's root. */
+    long rootHash() {
+        return rootHash;
     }
 
     public String id() {

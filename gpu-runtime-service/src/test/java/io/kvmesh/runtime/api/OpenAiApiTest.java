@@ -114,6 +114,22 @@ class OpenAiApiTest {
         assertError(completion("x".repeat(8000), 1000, false), "/v1/completions", 400, "max_tokens");
     }
 
+    /** vLLM's cache_salt: the same prompt under two salts shares nothing; under one salt it is cached. */
+    @Test
+    void cacheSaltsIsolateThePrefixCache() {
+        String prompt = "Tenant isolation means separate prefix caches. ".repeat(6);
+        String body = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + prompt + "\",\"max_tokens\":2,\"cache_salt\":\"%s\"}";
+        given().contentType(ContentType.JSON).body(body.formatted("salt-a")).post("/v1/completions").then().statusCode(200)
+                .body("usage.prompt_tokens_details.cached_tokens", equalTo(0));
+        given().contentType(ContentType.JSON).body(body.formatted("salt-b")).post("/v1/completions").then().statusCode(200)
+                .body("usage.prompt_tokens_details.cached_tokens", equalTo(0));
+        given().contentType(ContentType.JSON).body(completion(prompt, 2, false)).post("/v1/completions").then().statusCode(200)
+                .body("usage.prompt_tokens_details.cached_tokens", equalTo(0));
+        given().contentType(ContentType.JSON).body(body.formatted("salt-a")).post("/v1/completions").then().statusCode(200)
+                .body("usage.prompt_tokens_details.cached_tokens", greaterThanOrEqualTo(prompt.length() - 16));
+        assertError(body.formatted(""), "/v1/completions", 400, "cache_salt");
+    }
+
     @Test
     void invalidUtf8IsRefusedAndLoneSurrogatesAreServed() {
         byte[] prefix = "{\"model\":\"kvmesh-sim\",\"prompt\":\"caf".getBytes(java.nio.charset.StandardCharsets.UTF_8);

@@ -57,6 +57,23 @@ class KvCacheManagerTest {
         assertThat(second.blocks()).startsWith(java.util.Arrays.copyOf(firstBlocks, 16));
     }
 
+    /** Different cache salts (tenants) never share a block; equal salts do, and so does no salt with no salt. */
+    @Test
+    void requestsShareBlocksOnlyWithEqualCacheSalts() {
+        KvCacheManager kv = manager(64);
+        int[] prompt = range(0, 65);
+        SequenceBlocks a = kv.admit("a", prompt, "tenant-a");
+        prefill(kv, a);
+        kv.release(a);
+        assertThat(kv.admit("b", prompt, "tenant-b").cachedPromptTokens()).isZero();
+        assertThat(kv.admit("plain", prompt).cachedPromptTokens()).isZero();
+        SequenceBlocks again = kv.admit("a2", prompt, "tenant-a");
+        assertThat(again.cachedPromptTokens()).isEqualTo(64);
+        // The salted chain is the one a router computes for that tenant.
+        io.kvmesh.prefix.blocks.BlockHasher tenantA = new io.kvmesh.prefix.blocks.BlockHasher("m", "tenant-a", 16);
+        assertThat(tenantA.hashFullBlocks(prompt, 64)[0]).isNotEqualTo(new io.kvmesh.prefix.blocks.BlockHasher("m", "", 16).hashFullBlocks(prompt, 64)[0]);
+    }
+
     @Test
     void theLastPromptTokenIsAlwaysComputed() {
         KvCacheManager kv = manager(16);

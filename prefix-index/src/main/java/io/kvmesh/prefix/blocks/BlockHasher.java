@@ -60,6 +60,18 @@ public final class BlockHasher {
         this.rootHash = XXH3.hashBytes((DOMAIN + '\0' + modelId + '\0' + cacheSalt).getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The salt of a request that brings its own ({@code cache_salt}, or its tenant's) in a pool that may have one:
+     * either alone when the other is empty, else {@code pool + "/" + request}. Runtime and router both use this, so
+     * their roots agree.
+     */
+    public static String combinedSalt(String poolSalt, String requestSalt) {
+        if (requestSalt == null || requestSalt.isEmpty()) {
+            return poolSalt;
+        }
+        return poolSalt.isEmpty() ? requestSalt : poolSalt + "/" + requestSalt;
+    }
+
     public String modelId() {
         return modelId;
     }
