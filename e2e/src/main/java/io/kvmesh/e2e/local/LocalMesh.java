@@ -26,43 +26,50 @@ import io.kvmesh.streams.StreamSettings;
  */
 public final class LocalMesh implements AutoCloseable {
 
-    /** What to start. {@code settings} go to every runtime pod as configuration (e.g. sim costs, KV blocks). */
+    /**
+     * What to start. {@code settings} go to every runtime pod as configuration (e.g. sim costs, KV blocks),
+     * {@code routerSettings} to the router (e.g. tenants).
+     */
     public record Options(Path root, int pods, String backend, Path model, int routerPort, String policy, Path runDirectory,
-                          Map<String, String> settings, Duration heartbeatTimeout) {
+                          Map<String, String> settings, Map<String, String> routerSettings, Duration heartbeatTimeout) {
 
         public static Options defaults(Path root) {
             String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
             return new Options(root, 2, "sim", null, 8080, "prefix-aware", root.resolve(".kvmesh/runs/" + stamp), Map.of(),
-                    Duration.ofSeconds(3));
+                    Map.of(), Duration.ofSeconds(3));
         }
 
         public Options withPods(int count) {
-            return new Options(root, count, backend, model, routerPort, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, count, backend, model, routerPort, policy, runDirectory, settings, routerSettings, heartbeatTimeout);
         }
 
         public Options withRouterPort(int port) {
-            return new Options(root, pods, backend, model, port, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, model, port, policy, runDirectory, settings, routerSettings, heartbeatTimeout);
         }
 
         public Options withPolicy(String name) {
-            return new Options(root, pods, backend, model, routerPort, name, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, model, routerPort, name, runDirectory, settings, routerSettings, heartbeatTimeout);
         }
 
         public Options withBackend(String name) {
-            return new Options(root, pods, name, model, routerPort, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, name, model, routerPort, policy, runDirectory, settings, routerSettings, heartbeatTimeout);
         }
 
         /** The GGUF file the cpu backend serves (and whose tokenizer the router uses). */
         public Options withModel(Path file) {
-            return new Options(root, pods, backend, file, routerPort, policy, runDirectory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, file, routerPort, policy, runDirectory, settings, routerSettings, heartbeatTimeout);
         }
 
         public Options withRunDirectory(Path directory) {
-            return new Options(root, pods, backend, model, routerPort, policy, directory, settings, heartbeatTimeout);
+            return new Options(root, pods, backend, model, routerPort, policy, directory, settings, routerSettings, heartbeatTimeout);
+        }
+
+        public Options withRouterSettings(Map<String, String> extra) {
+            return new Options(root, pods, backend, model, routerPort, policy, runDirectory, settings, extra, heartbeatTimeout);
         }
 
         public Options withSettings(Map<String, String> extra) {
-            return new Options(root, pods, backend, model, routerPort, policy, runDirectory, extra, heartbeatTimeout);
+            return new Options(root, pods, backend, model, routerPort, policy, runDirectory, extra, routerSettings, heartbeatTimeout);
         }
     }
 
@@ -108,6 +115,7 @@ public final class LocalMesh implements AutoCloseable {
         }
         Map<String, String> routing = new LinkedHashMap<>(followers);
         routing.put("kvmesh.policy", options.policy());
+        routing.putAll(options.routerSettings());
         if (options.model() != null) {
             routing.put("kvmesh.model-path", options.model().toString());
         }
