@@ -152,6 +152,17 @@ public final class PrefixIndex {
         }
     }
 
+    /** Whether the index holds {@code blockHash} for {@code podId} on any tier. */
+    public boolean holds(String podId, long blockHash) {
+        lock.readLock().lock();
+        try {
+            Pod pod = podsById.get(podId);
+            return pod != null && pod.blocks.get(blockHash) != 0;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /**
      * The pod's blocks by tier with its epoch and last applied {@code seq}, for the {@code kv-index} topic; empty when
      * the index does not know the pod.

@@ -56,6 +56,18 @@ class PrefixIndexTest {
     }
 
     @Test
+    void holdsAnswersPerPodAndBlockOnEitherTier() {
+        long[] prompt = request(100, 3);
+        send("a", stored(slice(prompt, 0, 1), Medium.DEVICE), stored(slice(prompt, 2, 3), Medium.HOST));
+        assertThat(index.holds("a", prompt[0])).isTrue();
+        assertThat(index.holds("a", prompt[1])).isFalse();
+        assertThat(index.holds("a", prompt[2])).isTrue();
+        assertThat(index.holds("b", prompt[0])).isFalse();
+        index.retire("a");
+        assertThat(index.holds("a", prompt[0])).isFalse();
+    }
+
+    @Test
     void aHoleEndsTheMatchEvenIfLaterBlocksAreHeld() {
         long[] prompt = request(100, 5);
         send("a", stored(slice(prompt, 0, 2), Medium.DEVICE), stored(slice(prompt, 3, 5), Medium.DEVICE));
