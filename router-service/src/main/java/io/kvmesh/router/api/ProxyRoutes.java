@@ -22,6 +22,9 @@ import io.kvmesh.prefix.events.PodStatus;
 import io.kvmesh.prefix.index.IndexStats;
 import io.kvmesh.router.app.RouterState;
 import io.kvmesh.router.routing.Candidate;
+import io.kvmesh.router.routing.DecisionReason;
+import io.kvmesh.router.routing.RoutingDecision;
+import io.kvmesh.router.routing.SpeculativeEntries;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -76,13 +79,14 @@ public class ProxyRoutes {
 
     private void route(RoutingContext ctx, InferenceRequest.Kind kind) {
         byte[] body = body(ctx);
-        List<Candidate> ranked;
+        RoutingDecision ranked;
         try {
             ranked = rank(kind, body);
         } catch (OpenAiException e) {
             ErrorResponses.send(ctx, e.error());
             return;
         }
+        state.decided(ranked);
         forward(ctx, kind.path(), Buffer.buffer(body), ranked, 0);
     }
 
@@ -90,12 +94,12 @@ public class ProxyRoutes {
         return ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     }
 
-    private List<Candidate> rank(InferenceRequest.Kind kind, byte[] body) {
+    private RoutingDecision rank(InferenceRequest.Kind kind, byte[] body) {
         InferenceRequest request = parser.parse(kind, body);
         if (state.pods().live().isEmpty()) {
             throw new OpenAiException(OpenAiError.unavailable("No inference pod is available; retry later."));
         }
-        List<Candidate> ranked = candidates(request);
+        RoutingDecision ranked = candidates(request);
         if (ranked.isEmpty() && state.selector().models().contains(request.model())) {
             throw new OpenAiException(OpenAiError.unavailable("No pod serving " + request.model() + " is ready; retry later."));
         }
@@ -105,18 +109,19 @@ public class ProxyRoutes {
         return ranked;
     }
 
-    private List<Candidate> candidates(InferenceRequest request) {
+    private RoutingDecision candidates(InferenceRequest request) {
         int[] tokens = PromptEncoder.tokens(request, state.promptFormat());
         long[] hashes = state.hasher(request.model()).hashFullBlocks(tokens);
         return state.selector().select(request.model(), hashes, state.suspects());
     }
 
-    private void forward(RoutingContext ctx, String path, Buffer body, List<Candidate> ranked, int attempt) {
-        if (attempt >= ranked.size()) {
-            ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + ranked.size() + "."));
+    private void forward(RoutingContext ctx, String path, Buffer body, RoutingDecision decision, int attempt) {
+        if (attempt >= decision.ranked().size()) {
+            ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + decision.ranked().size() + "."));
             return;
         }
-        PodStatus pod = ranked.get(attempt).status();
+        PodStatus pod = decision.ranked().get(attempt).status();
+        state.dispatched(decision, pod.podId());
         int colon = pod.address().lastIndexOf(':');
         RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
                 .setHost(pod.address().substring(0, colon))
@@ -130,7 +135,7 @@ public class ProxyRoutes {
                     LOG.warnf("pod %s at %s failed before answering (%s); trying the next", pod.podId(), pod.address(), error.getMessage());
                     state.suspect(pod.podId());
                     if (!ctx.response().closed()) {
-                        forward(ctx, path, body, ranked, attempt + 1);
+                        forward(ctx, path, body, decision, attempt + 1);
                     }
                 });
     }
@@ -171,6 +176,13 @@ public class ProxyRoutes {
         body.put("lag", state.follower().lag());
         ArrayNode suspects = body.putArray("suspects");
         state.suspects().forEach(suspects::add);
+        ObjectNode decisions = body.putObject("decisions");
+        for (DecisionReason reason : DecisionReason.values()) {
+            decisions.put(reason.label(), state.decisions().get(reason));
+        }
+        SpeculativeEntries.Counts speculative = state.speculative().counts();
+        body.putObject("speculativeEntries").put("held", speculative.held()).put("inserted", speculative.inserted())
+                .put("confirmed", speculative.confirmed()).put("expired", speculative.expired());
         ctx.response().putHeader("content-type", "application/json").end(body.toString());
     }
 
@@ -178,7 +190,7 @@ public class ProxyRoutes {
     private void explain(RoutingContext ctx) {
         String path = ctx.request().getParam("kind", "completion");
         InferenceRequest.Kind kind = path.equals("chat") ? InferenceRequest.Kind.CHAT : InferenceRequest.Kind.COMPLETION;
-        List<Candidate> ranked;
+        RoutingDecision ranked;
         try {
             ranked = rank(kind, body(ctx));
         } catch (OpenAiException e) {
@@ -186,11 +198,16 @@ public class ProxyRoutes {
             return;
         }
         ObjectNode result = JSON.createObjectNode();
+        result.put("policy", state.policy());
+        result.put("reason", ranked.reason().label());
+        result.put("blocks", ranked.blockHashes().length);
         ArrayNode pods = result.putArray("ranked");
-        for (Candidate candidate : ranked) {
+        for (Candidate candidate : ranked.ranked()) {
             ObjectNode node = pods.addObject();
             node.put("podId", candidate.podId());
             node.put("matchedBlocks", candidate.match().matchedBlocks());
+            node.put("deviceBlocks", candidate.match().deviceBlocks());
+            node.put("hostBlocks", candidate.match().hostBlocks());
             node.put("queue", candidate.queue());
             node.put("kvUsage", candidate.kvUsage());
         }

@@ -11,7 +11,7 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "kvmesh")
 public interface RouterSettings {
 
-    /** {@code prefix-aware} (default), {@code least-load}, {@code round-robin} or {@code random}. */
+    /** {@code prefix-aware} (default), {@code approximate-prefix}, {@code least-load}, {@code round-robin} or {@code random}. */
     @WithDefault("prefix-aware")
     String policy();
 
@@ -43,6 +43,12 @@ public interface RouterSettings {
 
     Weights weights();
 
+    Guard guard();
+
+    Speculative speculative();
+
+    Approximate approximate();
+
     Kafka kafka();
 
     /** Weights of the prefix-aware score (see PrefixAwarePolicy). */
@@ -58,6 +64,38 @@ public interface RouterSettings {
 
         @WithDefault("0.1")
         double kvUsage();
+    }
+
+    /** The hot-spot guard of prefix-aware and approximate-prefix (see HotSpotGuard and the README for the defaults). */
+    interface Guard {
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Load wins when the most and least loaded pods' queues differ by more than this... */
+        @WithDefault("8")
+        int balanceAbsThreshold();
+
+        /** ...and the most loaded pod's queue is more than this times the least loaded's. */
+        @WithDefault("1.5")
+        double balanceRelThreshold();
+
+        /** Load wins when the best match covers less than this fraction of the prompt's blocks. */
+        @WithDefault("0.3")
+        double cacheThreshold();
+    }
+
+    /** Speculative index entries for decisions whose KV events have not arrived yet. */
+    interface Speculative {
+        /** How long an unconfirmed entry counts; 0 turns speculation off. */
+        @WithDefault("2s")
+        Duration ttl();
+    }
+
+    /** The approximate-prefix policy's table. */
+    interface Approximate {
+        /** Block hashes remembered per pod, least recently routed dropped first (a sim pod holds 4096 blocks). */
+        @WithDefault("4096")
+        int blocksPerPod();
     }
 
     interface Kafka extends KafkaConfig {

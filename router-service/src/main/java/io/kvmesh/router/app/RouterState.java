@@ -20,6 +20,13 @@ import io.kvmesh.prefix.index.PrefixIndex;
 import io.kvmesh.router.routing.PodSelector;
 import io.kvmesh.router.routing.PrefixAwarePolicy;
 import io.kvmesh.router.routing.RoutingPolicy;
+import io.kvmesh.router.routing.DecisionCounts;
+import io.kvmesh.router.routing.HotSpotGuard;
+import io.kvmesh.router.routing.IndexedPrefixes;
+import io.kvmesh.router.routing.LearnedPrefixes;
+import io.kvmesh.router.routing.PrefixView;
+import io.kvmesh.router.routing.RoutingDecision;
+import io.kvmesh.router.routing.SpeculativeEntries;
 import io.kvmesh.streams.FollowerListener;
 import io.kvmesh.streams.IndexFollower;
 import io.kvmesh.streams.KafkaConfig;
@@ -45,6 +52,8 @@ public class RouterState {
     private final Map<String, BlockHasher> hashers = new ConcurrentHashMap<>();
     private final Map<String, Long> suspectUntil = new ConcurrentHashMap<>();
     private IndexFollower follower;
+    private final SpeculativeEntries speculative;
+    private final DecisionCounts decisions = new DecisionCounts();
 
     RouterState(RouterSettings settings) {
         this.settings = settings;
@@ -53,8 +62,13 @@ public class RouterState {
                 PromptFormat.withFallbackChat(new ByteTokenizer(), "no kvmesh.model-path (the sim backend's byte tokenizer)"));
         LOG.infof("chat template: %s", promptFormat.chatTemplate().description());
         RouterSettings.Weights w = settings.weights();
-        this.selector = new PodSelector(index, pods, RoutingPolicy.named(settings.policy(),
-                new PrefixAwarePolicy.Weights(w.prefix(), w.hostBlock(), w.queue(), w.kvUsage())));
+        RouterSettings.Guard g = settings.guard();
+        this.speculative = new SpeculativeEntries(settings.speculative().ttl().toMillis(), () -> System.nanoTime() / 1_000_000);
+        PrefixView prefixes = settings.policy().equals("approximate-prefix")
+                ? new LearnedPrefixes(settings.approximate().blocksPerPod()) : new IndexedPrefixes(index, speculative);
+        this.selector = new PodSelector(prefixes, pods, RoutingPolicy.named(settings.policy(),
+                new PrefixAwarePolicy.Weights(w.prefix(), w.hostBlock(), w.queue(), w.kvUsage()),
+                g.enabled() ? new HotSpotGuard.Thresholds(g.balanceAbsThreshold(), g.balanceRelThreshold(), g.cacheThreshold()) : null));
     }
 
     /**
@@ -75,7 +89,8 @@ public class RouterState {
         if (streams.createTopics()) {
             PoolTopicsAdmin.ensureTopics(streams);
         }
-        follower = new IndexFollower(streams, index, pods, true, FollowerListener.NONE);
+        // Applied KV events confirm speculative entries (the follower's thread, after each poll).
+        follower = new IndexFollower(streams, index, pods, true, (positions, changed) -> selector.prefixes().indexChanged(changed));
         follower.start();
         LOG.infof("router (policy %s) following %s.* on %s", settings.policy(), kafka.topicPrefix(), kafka.bootstrapServers());
     }
@@ -122,6 +137,25 @@ public class RouterState {
     /** The block hasher the pods serving {@code modelId} use. */
     public BlockHasher hasher(String modelId) {
         return hashers.computeIfAbsent(modelId, id -> new BlockHasher(id, settings.cacheSalt().orElse(""), settings.blockSize()));
+    }
+
+    /** A request is about to be sent according to {@code decision}: counted by reason. */
+    public void decided(RoutingDecision decision) {
+        decisions.count(decision.reason());
+    }
+
+    /** The request of {@code decision} was sent to {@code podId}: speculative entries, or the approximate table learns. */
+    public void dispatched(RoutingDecision decision, String podId) {
+        selector.dispatched(decision, podId);
+    }
+
+    public DecisionCounts decisions() {
+        return decisions;
+    }
+
+    /** This replica's speculative entries (none are made under approximate-prefix). */
+    public SpeculativeEntries speculative() {
+        return speculative;
     }
 
     public void suspect(String podId) {

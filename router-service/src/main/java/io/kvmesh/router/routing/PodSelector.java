@@ -1,54 +1,65 @@
 package io.kvmesh.router.routing;
 
-import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 import io.kvmesh.prefix.events.PodStatus;
 import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PodMatch;
-import io.kvmesh.prefix.index.PrefixIndex;
 
 /**
- * The router's decision: the ready live pods serving the request's model, each with its matched prefix from the index
- * replica, ordered by the {@link RoutingPolicy}, minus pods currently suspected of failing (kept last, not dropped,
- * so a request still has somewhere to go if every pod is suspect).
+ * The router's decision: the ready live pods serving the request's model, each with its matched prefix from the
+ * {@link PrefixView}, ordered by the {@link RoutingPolicy}, minus pods currently suspected of failing (kept last, not
+ * dropped, so a request still has somewhere to go if every pod is suspect). {@link #dispatched} tells the view where a
+ * request went (speculative entries, or the approximate table's learning).
  */
 public final class PodSelector {
 
-    private final PrefixIndex index;
+    private final PrefixView prefixes;
     private final LivePods pods;
     private final RoutingPolicy policy;
 
-    public PodSelector(PrefixIndex index, LivePods pods, RoutingPolicy policy) {
-        this.index = index;
+    public PodSelector(PrefixView prefixes, LivePods pods, RoutingPolicy policy) {
+        this.prefixes = prefixes;
         this.pods = pods;
         this.policy = policy;
     }
 
-    /** Ranked candidates for a request of {@code blockHashes} to {@code modelId}; empty when no pod serves it. */
-    public List<Candidate> select(String modelId, long[] blockHashes, Set<String> suspects) {
-        Map<String, PodMatch> matches = new HashMap<>();
-        for (PodMatch match : index.match(blockHashes)) {
-            matches.put(match.podId(), match);
-        }
-        List<Candidate> candidates = pods.live().stream()
+    /** The decision for a request of {@code blockHashes} to {@code modelId}; empty when no pod serves it. */
+    public RoutingDecision select(String modelId, long[] blockHashes, Set<String> suspects) {
+        List<PodStatus> live = pods.live();
+        prefixes.retainPods(live.stream().map(PodStatus::podId).collect(Collectors.toSet()));
+        Map<String, PodMatch> matches = prefixes.match(blockHashes);
+        List<Candidate> candidates = live.stream()
                 .filter(PodStatus::ready)
                 .filter(status -> status.modelId().equals(modelId))
                 .map(status -> new Candidate(status, matches.getOrDefault(status.podId(), new PodMatch(status.podId(), 0, 0, 0))))
                 .toList();
-        List<Candidate> ranked = policy.rank(candidates, blockHashes.length);
-        if (suspects.isEmpty()) {
-            return ranked;
+        Ranking ranking = policy.rank(candidates, blockHashes.length);
+        List<Candidate> ranked = ranking.ranked();
+        if (!suspects.isEmpty()) {
+            List<Candidate> healthyFirst = new ArrayList<>(ranked.stream().filter(c -> !suspects.contains(c.podId())).toList());
+            healthyFirst.addAll(ranked.stream().filter(c -> suspects.contains(c.podId())).toList());
+            ranked = healthyFirst;
         }
-        List<Candidate> healthyFirst = new java.util.ArrayList<>(ranked.stream().filter(c -> !suspects.contains(c.podId())).toList());
-        healthyFirst.addAll(ranked.stream().filter(c -> suspects.contains(c.podId())).toList());
-        return healthyFirst;
+        return new RoutingDecision(modelId, blockHashes, ranked, ranking.reason());
+    }
+
+    /** The request of {@code decision} was sent to {@code podId}. */
+    public void dispatched(RoutingDecision decision, String podId) {
+        prefixes.routed(podId, decision.blockHashes());
+    }
+
+    public PrefixView prefixes() {
+        return prefixes;
     }
 
     /** Model ids served by live pods. */
     public Set<String> models() {
-        return new java.util.TreeSet<>(pods.live().stream().map(PodStatus::modelId).toList());
+        return new TreeSet<>(pods.live().stream().map(PodStatus::modelId).toList());
     }
 }

@@ -25,12 +25,14 @@ public final class PrefixAwarePolicy implements RoutingPolicy {
     }
 
     @Override
-    public List<Candidate> rank(List<Candidate> candidates, int requestBlocks) {
+    public Ranking rank(List<Candidate> candidates, int requestBlocks) {
         int maxQueue = candidates.stream().mapToInt(Candidate::queue).max().orElse(0);
         Comparator<Candidate> byScore = Comparator.comparingDouble(c -> -score(c, requestBlocks, maxQueue));
-        return candidates.stream()
+        List<Candidate> ranked = candidates.stream()
                 .sorted(byScore.thenComparingInt(Candidate::queue).thenComparing(Candidate::podId))
                 .toList();
+        boolean anyMatch = candidates.stream().anyMatch(c -> c.match().matchedBlocks() > 0);
+        return new Ranking(ranked, anyMatch ? DecisionReason.PREFIX : DecisionReason.NO_MATCH);
     }
 
     double score(Candidate candidate, int requestBlocks, int maxQueue) {

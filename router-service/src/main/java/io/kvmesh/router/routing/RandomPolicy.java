@@ -9,9 +9,9 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class RandomPolicy implements RoutingPolicy {
 
     @Override
-    public List<Candidate> rank(List<Candidate> candidates, int requestBlocks) {
+    public Ranking rank(List<Candidate> candidates, int requestBlocks) {
         List<Candidate> shuffled = new ArrayList<>(candidates);
         Collections.shuffle(shuffled, ThreadLocalRandom.current());
-        return shuffled;
+        return new Ranking(shuffled, DecisionReason.RANDOM);
     }
 }

@@ -12,12 +12,12 @@ public final class RoundRobinPolicy implements RoutingPolicy {
     private final AtomicLong next = new AtomicLong();
 
     @Override
-    public List<Candidate> rank(List<Candidate> candidates, int requestBlocks) {
+    public Ranking rank(List<Candidate> candidates, int requestBlocks) {
         List<Candidate> ordered = new ArrayList<>(candidates);
         ordered.sort(Comparator.comparing(Candidate::podId));
         if (!ordered.isEmpty()) {
             Collections.rotate(ordered, -(int) (next.getAndIncrement() % ordered.size()));
         }
-        return ordered;
+        return new Ranking(ordered, DecisionReason.ROTATION);
     }
 }

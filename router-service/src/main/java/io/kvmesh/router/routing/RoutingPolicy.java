@@ -8,17 +8,25 @@ import java.util.List;
  */
 public interface RoutingPolicy {
 
-    List<Candidate> rank(List<Candidate> candidates, int requestBlocks);
+    Ranking rank(List<Candidate> candidates, int requestBlocks);
 
-    /** The policy named in configuration: {@code prefix-aware}, {@code least-load}, {@code round-robin}, {@code random}. */
-    static RoutingPolicy named(String name, PrefixAwarePolicy.Weights weights) {
+    /** Policy names accepted in configuration. */
+    List<String> NAMES = List.of("prefix-aware", "approximate-prefix", "least-load", "round-robin", "random");
+
+    /**
+     * The policy named in configuration. {@code prefix-aware} and {@code approximate-prefix} rank alike (the prefix
+     * score behind the hot-spot guard); they differ in where the matches come from (see {@link PodSelector}).
+     * {@code guard} null: no guard.
+     */
+    static RoutingPolicy named(String name, PrefixAwarePolicy.Weights weights, HotSpotGuard.Thresholds guard) {
         return switch (name) {
-            case "prefix-aware" -> new PrefixAwarePolicy(weights);
+            case "prefix-aware", "approximate-prefix" -> guard == null ? new PrefixAwarePolicy(weights)
+                    : new HotSpotGuard(guard, new PrefixAwarePolicy(weights));
             case "least-load" -> new LeastLoadPolicy();
             case "round-robin" -> new RoundRobinPolicy();
             case "random" -> new RandomPolicy();
             default -> throw new IllegalArgumentException("unknown routing policy \"" + name
-                    + "\"; known: prefix-aware, least-load, round-robin, random");
+                    + "\"; known: " + String.join(", ", NAMES));
         };
     }
 }

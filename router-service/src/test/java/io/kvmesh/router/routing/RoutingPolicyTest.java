@@ -26,6 +26,14 @@ class RoutingPolicyTest {
         return new Candidate(status, new PodMatch(pod, device + host, device, host));
     }
 
+    private static List<String> ids(Ranking ranking) {
+        return ids(ranking.ranked());
+    }
+
+    private static List<String> ids(RoutingDecision decision) {
+        return ids(decision.ranked());
+    }
+
     private static List<String> ids(List<Candidate> ranked) {
         return ranked.stream().map(Candidate::podId).toList();
     }
@@ -61,20 +69,20 @@ class RoutingPolicyTest {
     void roundRobinRotatesAndRandomCoversEveryPod() {
         RoundRobinPolicy roundRobin = new RoundRobinPolicy();
         List<Candidate> pods = List.of(candidate("b", 0, 0, 0, 0), candidate("a", 0, 0, 0, 0), candidate("c", 0, 0, 0, 0));
-        assertThat(List.of(roundRobin.rank(pods, 1).getFirst().podId(), roundRobin.rank(pods, 1).getFirst().podId(),
-                roundRobin.rank(pods, 1).getFirst().podId(), roundRobin.rank(pods, 1).getFirst().podId()))
+        assertThat(List.of(roundRobin.rank(pods, 1).ranked().getFirst().podId(), roundRobin.rank(pods, 1).ranked().getFirst().podId(),
+                roundRobin.rank(pods, 1).ranked().getFirst().podId(), roundRobin.rank(pods, 1).ranked().getFirst().podId()))
                 .containsExactly("a", "b", "c", "a");
         Set<String> firsts = new HashSet<>();
         for (int i = 0; i < 200; i++) {
-            firsts.add(new RandomPolicy().rank(pods, 1).getFirst().podId());
+            firsts.add(new RandomPolicy().rank(pods, 1).ranked().getFirst().podId());
         }
         assertThat(firsts).containsExactlyInAnyOrder("a", "b", "c");
     }
 
     @Test
     void unknownPolicyNamesAreRejected() {
-        assertThatThrownBy(() -> RoutingPolicy.named("fastest", PrefixAwarePolicy.Weights.DEFAULT))
-                .hasMessageContaining("unknown routing policy \"fastest\"");
+        assertThatThrownBy(() -> RoutingPolicy.named("fastest", PrefixAwarePolicy.Weights.DEFAULT, null))
+                .hasMessageContaining("unknown routing policy \"fastest\"").hasMessageContaining("approximate-prefix");
     }
 
     @Test
@@ -86,10 +94,10 @@ class RoutingPolicyTest {
                     !pod.equals("not-ready"), 0, 0, 0, new BlockUsage(0, 100), new BlockUsage(0, 0), 0, 0, 0), 0);
         }
         index.apply(new KvEventBatch("a", 1, 0, 0, List.of(new BlockStored(new long[] {7}, null, new int[16], 16, Medium.DEVICE))));
-        PodSelector selector = new PodSelector(index, pods, new PrefixAwarePolicy(PrefixAwarePolicy.Weights.DEFAULT));
+        PodSelector selector = new PodSelector(new IndexedPrefixes(index, new SpeculativeEntries(0, () -> 0)), pods, new PrefixAwarePolicy(PrefixAwarePolicy.Weights.DEFAULT));
         assertThat(ids(selector.select("m", new long[] {7}, Set.of()))).containsExactly("a", "b");
         assertThat(ids(selector.select("m", new long[] {7}, Set.of("a")))).containsExactly("b", "a");
-        assertThat(selector.select("unknown", new long[] {7}, Set.of())).isEmpty();
+        assertThat(selector.select("unknown", new long[] {7}, Set.of()).isEmpty()).isTrue();
         assertThat(selector.models()).containsExactly("m", "x");
     }
 }
