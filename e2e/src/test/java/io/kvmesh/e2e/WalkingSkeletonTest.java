@@ -113,6 +113,29 @@ class WalkingSkeletonTest {
         assertThat(pods).containsExactlyInAnyOrder("runtime-1", "runtime-2");
     }
 
+    /**
+     * Active-active: a second prefix-aware replica, started late, bootstraps from kv-index, tails the events, and once
+     * caught up ranks every request exactly as the first replica does.
+     */
+    @Test
+    @Order(2)
+    void twoRouterReplicasAgreeOnceCaughtUp() throws Exception {
+        ServiceProcess replica = mesh.startRouter("router-replica", "prefix-aware");
+        List<String> prompts = List.of(PREFIX + " replica a", PREFIX.substring(0, 100) + " replica b", "unrelated replica c");
+        await(() -> prompts.stream().allMatch(prompt -> explain(mesh.routerUrl(), prompt).equals(explain(replica.url(), prompt))),
+                Duration.ofSeconds(15));
+        assertThat(explain(replica.url(), prompts.getFirst()).getFirst()).startsWith(warmPod + ":");
+    }
+
+    /** The replica's ranking of a request: "podId:matchedBlocks" best first. */
+    private static List<String> explain(String baseUrl, String prompt) {
+        Response explained = given().baseUri(baseUrl).contentType(ContentType.JSON).body(completion(prompt, 4, false))
+                .post("/router/explain").then().statusCode(200).extract().response();
+        List<String> pods = explained.jsonPath().getList("ranked.podId");
+        List<Integer> matched = explained.jsonPath().getList("ranked.matchedBlocks");
+        return java.util.stream.IntStream.range(0, pods.size()).mapToObj(i -> pods.get(i) + ":" + matched.get(i)).toList();
+    }
+
     @Test
     @Order(3)
     void streamingWorksThroughTheRouter() {

@@ -1,6 +1,7 @@
 package io.kvmesh.router.api;
 
 import java.util.List;
+import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -25,6 +26,7 @@ import io.kvmesh.router.routing.Candidate;
 import io.kvmesh.router.routing.DecisionReason;
 import io.kvmesh.router.routing.RoutingDecision;
 import io.kvmesh.router.routing.SpeculativeEntries;
+import io.kvmesh.router.tenancy.TenantDirectory;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -79,27 +81,53 @@ public class ProxyRoutes {
 
     private void route(RoutingContext ctx, InferenceRequest.Kind kind) {
         byte[] body = body(ctx);
-        RoutingDecision ranked;
+        RoutingDecision decision;
+        Optional<TenantDirectory.Tenant> tenant;
         try {
-            ranked = rank(kind, body);
+            tenant = tenant(ctx);
+            decision = rank(kind, body, tenant);
         } catch (OpenAiException e) {
             ErrorResponses.send(ctx, e.error());
             return;
         }
-        state.decided(ranked);
-        forward(ctx, kind.path(), Buffer.buffer(body), ranked, 0);
+        state.decided(decision);
+        forward(ctx, kind.path(), Buffer.buffer(tenant.isPresent() ? withCacheSalt(body, tenant.get().cacheSalt()) : body), decision, 0);
+    }
+
+    /** With tenants configured, the caller's tenant by API key, else a 401; an open pool has none. */
+    private Optional<TenantDirectory.Tenant> tenant(RoutingContext ctx) {
+        TenantDirectory tenants = state.tenants();
+        if (!tenants.enabled()) {
+            return Optional.empty();
+        }
+        return Optional.of(tenants.authenticate(ctx.request().getHeader("authorization"))
+                .orElseThrow(() -> new OpenAiException(OpenAiError.invalidApiKey())));
+    }
+
+    /** The body with {@code cache_salt} set to the tenant's, whatever the client sent: a tenant cannot pick another's. */
+    private static byte[] withCacheSalt(byte[] body, String salt) {
+        try {
+            ObjectNode json = (ObjectNode) JSON.readTree(body);
+            json.put("cache_salt", salt);
+            return JSON.writeValueAsBytes(json);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("a body the parser accepted is JSON", e);
+        }
     }
 
     private static byte[] body(RoutingContext ctx) {
         return ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     }
 
-    private RoutingDecision rank(InferenceRequest.Kind kind, byte[] body) {
+    private RoutingDecision rank(InferenceRequest.Kind kind, byte[] body, Optional<TenantDirectory.Tenant> tenant) {
         InferenceRequest request = parser.parse(kind, body);
         if (state.pods().live().isEmpty()) {
             throw new OpenAiException(OpenAiError.unavailable("No inference pod is available; retry later."));
         }
-        RoutingDecision ranked = candidates(request);
+        // The pod hashes with the salt it receives: the tenant's (set in the forwarded body), else the client's own.
+        String salt = tenant.map(TenantDirectory.Tenant::cacheSalt)
+                .orElse(request.cacheSalt() == null ? "" : request.cacheSalt());
+        RoutingDecision ranked = candidates(request, salt);
         if (ranked.isEmpty() && state.selector().models().contains(request.model())) {
             throw new OpenAiException(OpenAiError.unavailable("No pod serving " + request.model() + " is ready; retry later."));
         }
@@ -109,9 +137,9 @@ public class ProxyRoutes {
         return ranked;
     }
 
-    private RoutingDecision candidates(InferenceRequest request) {
+    private RoutingDecision candidates(InferenceRequest request, String salt) {
         int[] tokens = PromptEncoder.tokens(request, state.promptFormat());
-        long[] hashes = state.hasher(request.model()).hashFullBlocks(tokens);
+        long[] hashes = state.hasher(request.model(), salt).hashFullBlocks(tokens);
         return state.selector().select(request.model(), hashes, state.suspects());
     }
 
@@ -192,7 +220,7 @@ public class ProxyRoutes {
         InferenceRequest.Kind kind = path.equals("chat") ? InferenceRequest.Kind.CHAT : InferenceRequest.Kind.COMPLETION;
         RoutingDecision ranked;
         try {
-            ranked = rank(kind, body(ctx));
+            ranked = rank(kind, body(ctx), tenant(ctx));
         } catch (OpenAiException e) {
             ErrorResponses.send(ctx, e.error());
             return;

@@ -1,6 +1,8 @@
 package io.kvmesh.router.app;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import io.kvmesh.streams.KafkaConfig;
@@ -26,6 +28,19 @@ public interface RouterSettings {
     Optional<String> cacheSalt();
 
     /** A pod with no heartbeat for this long is dropped with all its blocks. */
+    /**
+     * Tenants by name ({@code kvmesh.tenants.NAME.api-keys=k1,k2}, {@code kvmesh.tenants.NAME.cache-salt}, default the
+     * name). Empty: the pool is open. From a Kubernetes Secret: environment variables ({@code secretKeyRef}) or a
+     * mounted directory of files named after the keys ({@code smallrye.config.source.file.locations}).
+     */
+    Map<String, Tenant> tenants();
+
+    interface Tenant {
+        List<String> apiKeys();
+
+        Optional<String> cacheSalt();
+    }
+
     @WithDefault("3s")
     Duration heartbeatTimeout();
 

@@ -27,6 +27,7 @@ import io.kvmesh.router.routing.LearnedPrefixes;
 import io.kvmesh.router.routing.PrefixView;
 import io.kvmesh.router.routing.RoutingDecision;
 import io.kvmesh.router.routing.SpeculativeEntries;
+import io.kvmesh.router.tenancy.TenantDirectory;
 import io.kvmesh.streams.FollowerListener;
 import io.kvmesh.streams.IndexFollower;
 import io.kvmesh.streams.KafkaConfig;
@@ -54,6 +55,7 @@ public class RouterState {
     private IndexFollower follower;
     private final SpeculativeEntries speculative;
     private final DecisionCounts decisions = new DecisionCounts();
+    private final TenantDirectory tenants;
 
     RouterState(RouterSettings settings) {
         this.settings = settings;
@@ -61,6 +63,10 @@ public class RouterState {
         this.promptFormat = settings.modelPath().map(RouterState::promptFormatOf).orElseGet(() ->
                 PromptFormat.withFallbackChat(new ByteTokenizer(), "no kvmesh.model-path (the sim backend's byte tokenizer)"));
         LOG.infof("chat template: %s", promptFormat.chatTemplate().description());
+        Map<String, TenantDirectory.Entry> entries = new java.util.TreeMap<>();
+        settings.tenants().forEach((name, tenant) -> entries.put(name, new TenantDirectory.Entry(tenant.apiKeys(), tenant.cacheSalt())));
+        this.tenants = entries.isEmpty() ? TenantDirectory.OPEN : new TenantDirectory(entries);
+        LOG.infof("tenants: %s", tenants);
         RouterSettings.Weights w = settings.weights();
         RouterSettings.Guard g = settings.guard();
         this.speculative = new SpeculativeEntries(settings.speculative().ttl().toMillis(), () -> System.nanoTime() / 1_000_000);
@@ -134,9 +140,23 @@ public class RouterState {
         return settings;
     }
 
-    /** The block hasher the pods serving {@code modelId} use. */
-    public BlockHasher hasher(String modelId) {
-        return hashers.computeIfAbsent(modelId, id -> new BlockHasher(id, settings.cacheSalt().orElse(""), settings.blockSize()));
+    /**
+     * The block hasher the pods serving {@code modelId} use for a request with {@code requestSalt} (its tenant's, or
+     * its own {@code cache_salt}; empty for none), combined with the pool's salt exactly as the pods combine them.
+     */
+    public BlockHasher hasher(String modelId, String requestSalt) {
+        String salt = BlockHasher.combinedSalt(settings.cacheSalt().orElse(""), requestSalt);
+        if (hashers.size() > MAX_HASHERS) {
+            hashers.clear();
+        }
+        return hashers.computeIfAbsent(modelId + '\0' + salt, key -> new BlockHasher(modelId, salt, settings.blockSize()));
+    }
+
+    /** Hashers kept per (model, salt): salts may come from requests, so the cache is bounded. */
+    private static final int MAX_HASHERS = 4096;
+
+    public TenantDirectory tenants() {
+        return tenants;
     }
 
     /** A request is about to be sent according to {@code decision}: counted by reason. */
