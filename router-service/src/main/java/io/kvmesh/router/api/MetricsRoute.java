@@ -50,6 +50,14 @@ public class MetricsRoute {
                 .help("Speculative entries held now.")
                 .callback(callback -> callback.call(state.speculative().counts().held()))
                 .register(registry);
+        CounterWithCallback.builder().name("kvmesh_router_upstream_failures")
+                .help("Pods that failed a request: before answering (retried on the next pod) or mid-answer (error sent).")
+                .labelNames("stage")
+                .callback(callback -> {
+                    callback.call(state.upstreamFailures().beforeAnswer().sum(), "before-answer");
+                    callback.call(state.upstreamFailures().midAnswer().sum(), "mid-answer");
+                })
+                .register(registry);
         GaugeWithCallback.builder().name("kvmesh_router_pods")
                 .help("Live pods (with a recent heartbeat), by readiness.")
                 .labelNames("ready")

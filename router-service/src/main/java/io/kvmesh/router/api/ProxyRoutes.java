@@ -143,9 +143,15 @@ public class ProxyRoutes {
         return state.selector().select(request.model(), hashes, state.suspects());
     }
 
+    /**
+     * Sends the request to the {@code attempt}-th ranked pod. A pod that refuses the connection, fails before answering
+     * or answers with a 5xx (not ready, overloaded) is marked suspect and the next one is tried, at most
+     * {@code kvmesh.max-tries} pods in all; then the client gets a 503.
+     */
     private void forward(RoutingContext ctx, String path, Buffer body, RoutingDecision decision, int attempt) {
-        if (attempt >= decision.ranked().size()) {
-            ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + decision.ranked().size() + "."));
+        int tries = Math.min(decision.ranked().size(), state.settings().maxTries());
+        if (attempt >= tries) {
+            ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + tries + "."));
             return;
         }
         PodStatus pod = decision.ranked().get(attempt).status();
@@ -158,17 +164,34 @@ public class ProxyRoutes {
                 .putHeader("content-type", "application/json");
         client.request(options)
                 .compose(request -> request.send(body))
-                .onSuccess(response -> relay(ctx, pod, response))
-                .onFailure(error -> {
-                    LOG.warnf("pod %s at %s failed before answering (%s); trying the next", pod.podId(), pod.address(), error.getMessage());
-                    state.suspect(pod.podId());
-                    if (!ctx.response().closed()) {
-                        forward(ctx, path, body, decision, attempt + 1);
+                .onSuccess(response -> {
+                    if (response.statusCode() >= 500) {
+                        // Nothing has reached the client yet: another pod can still answer.
+                        response.request().reset();
+                        failedBeforeAnswer(ctx, path, body, decision, attempt, pod, "status " + response.statusCode());
+                    } else {
+                        relay(ctx, pod, response);
                     }
-                });
+                })
+                .onFailure(error -> failedBeforeAnswer(ctx, path, body, decision, attempt, pod, error.getMessage()));
     }
 
-    private static void relay(RoutingContext ctx, PodStatus pod, HttpClientResponse response) {
+    private void failedBeforeAnswer(RoutingContext ctx, String path, Buffer body, RoutingDecision decision, int attempt,
+                                    PodStatus pod, String why) {
+        LOG.warnf("pod %s at %s failed before answering (%s); trying the next", pod.podId(), pod.address(), why);
+        state.suspect(pod.podId());
+        state.upstreamFailures().beforeAnswer().increment();
+        if (!ctx.response().closed()) {
+            forward(ctx, path, body, decision, attempt + 1);
+        }
+    }
+
+    /**
+     * Pipes the pod's answer to the client as it arrives. If the pod fails after the first byte, the answer cannot
+     * move to another pod: a stream ends with an OpenAI-style error event (never silently), any other body by
+     * resetting the connection, so the client sees a broken response rather than a short one.
+     */
+    private void relay(RoutingContext ctx, PodStatus pod, HttpClientResponse response) {
         HttpServerResponse out = ctx.response();
         if (out.closed()) {
             response.request().reset();
@@ -188,7 +211,26 @@ public class ProxyRoutes {
         } else {
             out.setChunked(true);
         }
-        response.pipeTo(out);
+        boolean stream = String.valueOf(response.getHeader("content-type")).startsWith("text/event-stream");
+        response.pipe().endOnFailure(false).to(out).onFailure(error -> {
+            LOG.warnf("pod %s failed mid-answer (%s)", pod.podId(), error.getMessage());
+            state.suspect(pod.podId());
+            state.upstreamFailures().midAnswer().increment();
+            if (out.closed() || out.ended()) {
+                return;
+            }
+            if (stream) {
+                ObjectNode event = JSON.createObjectNode();
+                ObjectNode detail = event.putObject("error");
+                detail.put("message", "The inference pod " + pod.podId() + " failed while streaming; the answer is incomplete.");
+                detail.put("type", "server_error");
+                detail.putNull("param");
+                detail.put("code", "upstream_failed");
+                out.end("data: " + event + "\n\n");
+            } else {
+                out.reset();
+            }
+        });
     }
 
     private void stats(RoutingContext ctx) {

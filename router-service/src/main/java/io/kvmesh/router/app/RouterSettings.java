@@ -53,6 +53,10 @@ public interface RouterSettings {
     long maxBodyBytes();
 
     /** Time to connect to a pod before trying the next one. */
+    /** Pods tried for one request at most (the best first, the next on a failure before it answers). */
+    @WithDefault("3")
+    int maxTries();
+
     @WithDefault("2s")
     Duration connectTimeout();
 

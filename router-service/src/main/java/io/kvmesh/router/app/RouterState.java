@@ -160,6 +160,17 @@ public class RouterState {
     }
 
     /** A request is about to be sent according to {@code decision}: counted by reason. */
+    /** Pods that failed a request: before answering (the request moved on) or mid-answer (the client saw an error). */
+    public record UpstreamFailures(java.util.concurrent.atomic.LongAdder beforeAnswer, java.util.concurrent.atomic.LongAdder midAnswer) {
+    }
+
+    private final UpstreamFailures upstreamFailures = new UpstreamFailures(new java.util.concurrent.atomic.LongAdder(),
+            new java.util.concurrent.atomic.LongAdder());
+
+    public UpstreamFailures upstreamFailures() {
+        return upstreamFailures;
+    }
+
     public void decided(RoutingDecision decision) {
         decisions.count(decision.reason());
     }
