@@ -51,6 +51,7 @@ public class IndexRoutes {
         body.put("pods", stats.pods());
         body.put("livePods", cacheIndex.pods().live().size());
         body.put("distinctBlocks", stats.distinctBlocks());
+        body.put("evictedEntries", cacheIndex.index().evictedEntries());
         body.put("deviceEntries", stats.deviceEntries());
         body.put("hostEntries", stats.hostEntries());
         body.put("batchesApplied", cacheIndex.follower().batchesApplied());

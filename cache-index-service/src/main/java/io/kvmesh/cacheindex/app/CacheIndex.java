@@ -32,7 +32,7 @@ public class CacheIndex {
     private static final Logger LOG = Logger.getLogger(CacheIndex.class);
 
     private final IndexSettings settings;
-    private final PrefixIndex index = new PrefixIndex();
+    private final PrefixIndex index;
     private final LivePods pods;
     private final BlockHasher hasher;
     private SnapshotWriter writer;
@@ -44,6 +44,7 @@ public class CacheIndex {
     private long lastEvents;
 
     CacheIndex(IndexSettings settings) {
+        this.index = new PrefixIndex(settings.maxEntries());
         this.settings = settings;
         this.pods = new LivePods(index, settings.heartbeatTimeout().toMillis());
         this.hasher = new BlockHasher(settings.modelId(), settings.cacheSalt().orElse(""), settings.blockSize());

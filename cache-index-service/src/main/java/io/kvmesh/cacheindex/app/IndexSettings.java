@@ -6,6 +6,7 @@ import java.util.Optional;
 import io.kvmesh.streams.KafkaConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
 
 /** Every configuration key of the cache-index service (prefix {@code kvmesh}). */
 @ConfigMapping(prefix = "kvmesh")
@@ -23,6 +24,11 @@ public interface IndexSettings {
     Optional<String> cacheSalt();
 
     /** A pod with no heartbeat for this long is retired with all its blocks. */
+    /** (pod, block) entries the index holds at most (~80 B each); beyond it the largest pod's oldest are evicted. */
+    @WithName("index.max-entries")
+    @WithDefault("10000000")
+    long maxEntries();
+
     @WithDefault("3s")
     Duration heartbeatTimeout();
 

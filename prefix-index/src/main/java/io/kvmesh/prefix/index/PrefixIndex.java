@@ -10,8 +10,8 @@ import java.util.Optional;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import it.unimi.dsi.fastutil.longs.Long2IntLinkedOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2IntMap;
-import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
 import it.unimi.dsi.fastutil.longs.LongArrayList;
 
@@ -32,6 +32,10 @@ import io.kvmesh.prefix.events.PodIndexSnapshot;
  * that holds block {@code i} of a request holds a prefix whose content equals the request's first {@code i+1}
  * blocks (up to hash collisions, which the runtime guards against by comparing tokens).
  *
+ * <p>Memory is bounded: beyond {@code maxEntries} (pod, block) entries, the pod holding the most blocks loses its
+ * oldest-stored ones first (what it would most likely have evicted itself), and the evictions are counted. A router
+ * then merely under-estimates that pod's cache; nothing else changes.
+ *
  * <p>Thread-safe: one writer (the event consumer) and any number of readers (routing) share a read-write lock.
  */
 public final class PrefixIndex {
@@ -46,11 +50,29 @@ public final class PrefixIndex {
     private final List<Integer> freeSlots = new ArrayList<>();
     private long deviceEntries;
     private long hostEntries;
+    private final long maxEntries;
+    /** (pod, block) pairs held, whatever their tiers. */
+    private long entries;
+    private long evictedEntries;
+
+    /** An index without a size bound. */
+    public PrefixIndex() {
+        this(Long.MAX_VALUE);
+    }
+
+    /** @param maxEntries (pod, block) entries held at most; beyond it the largest pod's oldest entries are evicted */
+    public PrefixIndex(long maxEntries) {
+        if (maxEntries < 1) {
+            throw new IllegalArgumentException("maxEntries must be positive, got " + maxEntries);
+        }
+        this.maxEntries = maxEntries;
+    }
 
     private static final class Pod {
         final String id;
         final int slot;
-        final Long2IntOpenHashMap blocks = new Long2IntOpenHashMap();
+        /** Insertion-ordered, so the oldest-stored block is the first: eviction needs no extra bookkeeping. */
+        final Long2IntLinkedOpenHashMap blocks = new Long2IntLinkedOpenHashMap();
         long epoch;
         long lastSeq;
 
@@ -242,6 +264,20 @@ public final class PrefixIndex {
     public record PodPosition(long epoch, long lastSeq) {
     }
 
+    /** Entries evicted because the index reached its bound. */
+    public long evictedEntries() {
+        lock.readLock().lock();
+        try {
+            return evictedEntries;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public long maxEntries() {
+        return maxEntries;
+    }
+
     public IndexStats stats() {
         lock.readLock().lock();
         try {
@@ -293,7 +329,29 @@ public final class PrefixIndex {
         count(tier, +1);
         if (before == 0) {
             addHolder(hash, pod.slot);
+            entries++;
+            while (entries > maxEntries) {
+                evictOldestOfLargestPod();
+            }
         }
+    }
+
+    private void evictOldestOfLargestPod() {
+        Pod largest = null;
+        for (Pod pod : podsById.values()) {
+            if (largest == null || pod.blocks.size() > largest.blocks.size()) {
+                largest = pod;
+            }
+        }
+        long oldest = largest.blocks.firstLongKey();
+        int tiers = largest.blocks.get(oldest);
+        if ((tiers & DEVICE) != 0) {
+            removeTier(largest, oldest, DEVICE);
+        }
+        if ((tiers & HOST) != 0) {
+            removeTier(largest, oldest, HOST);
+        }
+        evictedEntries++;
     }
 
     private void removeTier(Pod pod, long hash, int tier) {
@@ -306,6 +364,7 @@ public final class PrefixIndex {
         if (after == 0) {
             pod.blocks.remove(hash);
             removeHolder(hash, pod.slot);
+            entries--;
         } else {
             pod.blocks.put(hash, after);
         }
@@ -322,6 +381,7 @@ public final class PrefixIndex {
             }
             removeHolder(entry.getLongKey(), pod.slot);
         }
+        entries -= pod.blocks.size();
         pod.blocks.clear();
         pod.blocks.trim();
     }

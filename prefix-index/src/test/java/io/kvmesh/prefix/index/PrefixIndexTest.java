@@ -55,6 +55,35 @@ class PrefixIndexTest {
                 new PodMatch("b", 2, 2, 0));
     }
 
+    /** Beyond its bound the index evicts the largest pod's oldest blocks; it never grows past the bound. */
+    @Test
+    void memoryStaysBoundedByEvictingTheLargestPodsOldestBlocks() {
+        PrefixIndex bounded = new PrefixIndex(10);
+        long[] big = request(100, 12);
+        long[] small = request(900, 3);
+        bounded.apply(new KvEventBatch("small", 1, 0, 0, List.of(stored(small, Medium.DEVICE))));
+        bounded.apply(new KvEventBatch("big", 1, 0, 0, List.of(stored(slice(big, 0, 7), Medium.DEVICE))));
+        assertThat(bounded.evictedEntries()).isZero();
+        bounded.apply(new KvEventBatch("big", 1, 1, 0, List.of(stored(slice(big, 7, 12), Medium.HOST))));
+        IndexStats stats = bounded.stats();
+        assertThat(stats.deviceEntries() + stats.hostEntries()).isEqualTo(10);
+        assertThat(stats.distinctBlocks()).isEqualTo(10);
+        assertThat(bounded.evictedEntries()).isEqualTo(5);
+        // The small pod kept everything; the big one lost its five oldest blocks, so its chain no longer matches
+        // from the start — the router under-estimates it, nothing worse.
+        assertThat(bounded.match(small)).containsExactly(new PodMatch("small", 3, 3, 0));
+        assertThat(bounded.match(big)).isEmpty();
+        assertThat(bounded.holds("big", big[4])).isFalse();
+        assertThat(bounded.holds("big", big[5])).isTrue();
+        // Retiring frees the room; removed and re-stored blocks are accounted for exactly.
+        bounded.retire("big");
+        bounded.apply(new KvEventBatch("small", 1, 1, 0, List.of(new BlockRemoved(small, Medium.DEVICE))));
+        assertThat(bounded.stats()).isEqualTo(new IndexStats(1, 0, 0, 0));
+        bounded.apply(new KvEventBatch("small", 1, 2, 0, List.of(stored(slice(big, 0, 10), Medium.DEVICE))));
+        assertThat(bounded.evictedEntries()).isEqualTo(5);
+        assertThat(bounded.match(big)).containsExactly(new PodMatch("small", 10, 10, 0));
+    }
+
     @Test
     void holdsAnswersPerPodAndBlockOnEitherTier() {
         long[] prompt = request(100, 3);

@@ -240,6 +240,7 @@ public class ProxyRoutes {
         body.put("livePods", state.pods().live().size());
         body.put("indexedPods", stats.pods());
         body.put("distinctBlocks", stats.distinctBlocks());
+        body.put("evictedEntries", state.index().evictedEntries());
         body.put("deviceEntries", stats.deviceEntries());
         body.put("hostEntries", stats.hostEntries());
         body.put("caughtUp", state.follower().isCaughtUp());

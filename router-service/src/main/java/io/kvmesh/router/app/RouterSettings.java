@@ -8,6 +8,7 @@ import java.util.Optional;
 import io.kvmesh.streams.KafkaConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
 
 /** Every configuration key of the router (prefix {@code kvmesh}). */
 @ConfigMapping(prefix = "kvmesh")
@@ -53,6 +54,11 @@ public interface RouterSettings {
     long maxBodyBytes();
 
     /** Time to connect to a pod before trying the next one. */
+    /** (pod, block) entries the index replica holds at most (~80 B each); beyond it the largest pod's oldest go. */
+    @WithName("index.max-entries")
+    @WithDefault("10000000")
+    long indexMaxEntries();
+
     /** Pods tried for one request at most (the best first, the next on a failure before it answers). */
     @WithDefault("3")
     int maxTries();

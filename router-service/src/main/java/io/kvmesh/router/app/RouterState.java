@@ -46,7 +46,7 @@ public class RouterState {
     private static final Logger LOG = Logger.getLogger(RouterState.class);
 
     private final RouterSettings settings;
-    private final PrefixIndex index = new PrefixIndex();
+    private final PrefixIndex index;
     private final LivePods pods;
     private final PodSelector selector;
     private final PromptFormat promptFormat;
@@ -59,6 +59,7 @@ public class RouterState {
 
     RouterState(RouterSettings settings) {
         this.settings = settings;
+        this.index = new PrefixIndex(settings.indexMaxEntries());
         this.pods = new LivePods(index, settings.heartbeatTimeout().toMillis());
         this.promptFormat = settings.modelPath().map(RouterState::promptFormatOf).orElseGet(() ->
                 PromptFormat.withFallbackChat(new ByteTokenizer(), "no kvmesh.model-path (the sim backend's byte tokenizer)"));
