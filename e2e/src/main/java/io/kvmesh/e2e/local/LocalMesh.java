@@ -172,11 +172,17 @@ public final class LocalMesh implements AutoCloseable {
      * it is ready. {@link #close()} stops it with the rest.
      */
     public ServiceProcess startRouter(String name, String policy) {
+        return startRouter(name, policy, Map.of());
+    }
+
+    /** Another router replica on the same topics, with extra settings of its own. */
+    public ServiceProcess startRouter(String name, String policy, Map<String, String> settings) {
         Map<String, String> routing = new LinkedHashMap<>(Map.of(
                 "kvmesh.kafka.bootstrap-servers", broker.bootstrapServers(),
                 "kvmesh.kafka.topic-prefix", TOPIC_PREFIX,
                 "kvmesh.heartbeat-timeout", options.heartbeatTimeout().toMillis() + "ms",
                 "kvmesh.policy", policy));
+        routing.putAll(settings);
         ServiceProcess extra = new ServiceProcess(name, jar("router-service"), freePort(), routing, options.runDirectory());
         all.add(extra);
         extra.start();

@@ -58,6 +58,14 @@ public class MetricsRoute {
                     callback.call(state.upstreamFailures().midAnswer().sum(), "mid-answer");
                 })
                 .register(registry);
+        CounterWithCallback.builder().name("kvmesh_router_prefix_groups")
+                .help("Requests in BatchLLM prefix groups: leaders (sent at once) and followers (sent after the shared prefix was cached).")
+                .labelNames("role")
+                .callback(callback -> {
+                    callback.call(state.groups().leaders(), "leader");
+                    callback.call(state.groups().followers(), "follower");
+                })
+                .register(registry);
         GaugeWithCallback.builder().name("kvmesh_router_pods")
                 .help("Live pods (with a recent heartbeat), by readiness.")
                 .labelNames("ready")

@@ -24,6 +24,7 @@ import io.kvmesh.prefix.index.IndexStats;
 import io.kvmesh.router.app.RouterState;
 import io.kvmesh.router.routing.Candidate;
 import io.kvmesh.router.routing.DecisionReason;
+import io.kvmesh.router.routing.PrefixGroups;
 import io.kvmesh.router.routing.RoutingDecision;
 import io.kvmesh.router.routing.SpeculativeEntries;
 import io.kvmesh.router.tenancy.TenantDirectory;
@@ -56,9 +57,11 @@ public class ProxyRoutes {
     private final RouterState state;
     private final InferenceRequestParser parser = new InferenceRequestParser();
     private final HttpClient client;
+    private final Vertx vertx;
 
     ProxyRoutes(RouterState state, Vertx vertx) {
         this.state = state;
+        this.vertx = vertx;
         this.client = vertx.createHttpClient(new HttpClientOptions()
                 .setConnectTimeout((int) state.settings().connectTimeout().toMillis())
                 .setKeepAlive(true)
@@ -91,7 +94,35 @@ public class ProxyRoutes {
             return;
         }
         state.decided(decision);
-        forward(ctx, kind.path(), Buffer.buffer(tenant.isPresent() ? withCacheSalt(body, tenant.get().cacheSalt()) : body), decision, 0);
+        Buffer payload = Buffer.buffer(tenant.isPresent() ? withCacheSalt(body, tenant.get().cacheSalt()) : body);
+        Optional<PrefixGroups.Membership> membership = state.groups()
+                .join(decision.blockHashes(), decision.ranked().getFirst().podId(), System.nanoTime());
+        if (membership.isEmpty() || membership.get().leader()) {
+            membership.ifPresent(leader -> ctx.addEndHandler(ended -> leader.group().leaderDone()));
+            forward(ctx, kind.path(), payload, decision, 0);
+            return;
+        }
+        PrefixGroups.Group group = membership.get().group();
+        RoutingDecision followLeader = decision.preferring(group.podId());
+        whenPrefixIsCached(ctx, group, () -> forward(ctx, kind.path(), payload, followLeader, 0));
+    }
+
+    /**
+     * Runs {@code then} once the group's pod holds the shared prefix (its KV events reached this replica's index), or
+     * the leader's answer ended, or {@code kvmesh.groups.max-wait} passed: the follower then finds the prefix cached
+     * instead of computing it again alongside the leader.
+     */
+    private void whenPrefixIsCached(RoutingContext ctx, PrefixGroups.Group group, Runnable then) {
+        long deadline = System.nanoTime() + state.settings().groups().maxWait().toNanos();
+        vertx.setPeriodic(5, timer -> {
+            if (ctx.response().closed()) {
+                vertx.cancelTimer(timer);
+            } else if (group.isLeaderDone() || state.index().holds(group.podId(), group.prefixHash())
+                    || System.nanoTime() > deadline) {
+                vertx.cancelTimer(timer);
+                then.run();
+            }
+        });
     }
 
     /** With tenants configured, the caller's tenant by API key, else a 401; an open pool has none. */

@@ -59,6 +59,23 @@ public interface RouterSettings {
     @WithDefault("10000000")
     long indexMaxEntries();
 
+    /** BatchLLM prefix groups (see {@code PrefixGroups}). */
+    Groups groups();
+
+    interface Groups {
+        /** How long after a leader others sharing its prefix may join it; 0s turns grouping off. */
+        @WithDefault("10ms")
+        Duration window();
+
+        /** Leading blocks a request must share with the leader to join (16 × 16 = 256 tokens by default). */
+        @WithDefault("16")
+        int minSharedBlocks();
+
+        /** A follower waits at most this long for the leader's pod to hold the prefix. */
+        @WithDefault("2s")
+        Duration maxWait();
+    }
+
     /** Pods tried for one request at most (the best first, the next on a failure before it answers). */
     @WithDefault("3")
     int maxTries();

@@ -19,6 +19,7 @@ import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PrefixIndex;
 import io.kvmesh.router.routing.PodSelector;
 import io.kvmesh.router.routing.PrefixAwarePolicy;
+import io.kvmesh.router.routing.PrefixGroups;
 import io.kvmesh.router.routing.RoutingPolicy;
 import io.kvmesh.router.routing.DecisionCounts;
 import io.kvmesh.router.routing.HotSpotGuard;
@@ -60,6 +61,7 @@ public class RouterState {
     RouterState(RouterSettings settings) {
         this.settings = settings;
         this.index = new PrefixIndex(settings.indexMaxEntries());
+        this.groups = new PrefixGroups(settings.groups().window().toNanos(), settings.groups().minSharedBlocks());
         this.pods = new LivePods(index, settings.heartbeatTimeout().toMillis());
         this.promptFormat = settings.modelPath().map(RouterState::promptFormatOf).orElseGet(() ->
                 PromptFormat.withFallbackChat(new ByteTokenizer(), "no kvmesh.model-path (the sim backend's byte tokenizer)"));
@@ -167,6 +169,12 @@ public class RouterState {
 
     private final UpstreamFailures upstreamFailures = new UpstreamFailures(new java.util.concurrent.atomic.LongAdder(),
             new java.util.concurrent.atomic.LongAdder());
+
+    private final PrefixGroups groups;
+
+    public PrefixGroups groups() {
+        return groups;
+    }
 
     public UpstreamFailures upstreamFailures() {
         return upstreamFailures;

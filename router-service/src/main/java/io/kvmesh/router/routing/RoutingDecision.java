@@ -12,6 +12,18 @@ public record RoutingDecision(String modelId, long[] blockHashes, List<Candidate
         ranked = List.copyOf(ranked);
     }
 
+    /** The same decision with {@code podId} moved to the front when it is a candidate (a group's follower). */
+    public RoutingDecision preferring(String podId) {
+        List<Candidate> reordered = new java.util.ArrayList<>(ranked);
+        for (int i = 0; i < reordered.size(); i++) {
+            if (reordered.get(i).podId().equals(podId)) {
+                reordered.addFirst(reordered.remove(i));
+                break;
+            }
+        }
+        return new RoutingDecision(modelId, blockHashes, reordered, reason);
+    }
+
     public boolean isEmpty() {
         return ranked.isEmpty();
     }
