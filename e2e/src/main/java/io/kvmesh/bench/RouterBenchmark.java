@@ -102,7 +102,7 @@ public final class RouterBenchmark {
                     intArg(args, "--lookups", quick ? 20_000 : 200_000),
                     intArg(args, "--rate", 1000),
                     doubleArg(args, "--seconds", quick ? 2 : 10),
-                    quick ? 1 : 3,
+                    quick ? 1 : 10,
                     !has(args, "--no-broker"), !has(args, "--no-mesh") && !has(args, "--no-broker"), quick,
                     has(args, "--only-router"),
                     Path.of(stringArg(args, "--csv", root.resolve("bench-results/router.csv").toString())),
@@ -144,6 +144,7 @@ public final class RouterBenchmark {
     }
 
     private List<Figure> runAll() throws Exception {
+        System.out.println("load average at start (other processes share these cores): " + loadAverage());
         System.out.printf(Locale.ROOT, "router benchmark: %,d distinct blocks in %d-block prefix trees over %d pods, block size %d%s%n",
                 options.blocks, TREE_BLOCKS, options.pods, BLOCK_SIZE, options.quick ? " (quick)" : "");
         if (options.onlyRouter) {
@@ -552,9 +553,12 @@ public final class RouterBenchmark {
         Path runs = options.root.resolve(".kvmesh/runs/bench-router-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         progress("4. router latency: starting the local mesh (broker, cache index, 2 sim pods, router)");
+        // Near-zero costs (tens to hundreds of µs per request, the same on both paths). Exactly zero lets the engine
+        // finish a request before the pod's HTTP handler has installed its close handler, which the pod then logs as an
+        // error with a stack trace on every request (OpenAiRoutes.serve), costing CPU on both paths.
         Map<String, String> sim = Map.of(
-                "kvmesh.sim.prefill-micros-per-token", "0",
-                "kvmesh.sim.decode-step-micros", "0",
+                "kvmesh.sim.prefill-micros-per-token", "10",
+                "kvmesh.sim.decode-step-micros", "100",
                 "kvmesh.sim.decode-micros-per-sequence", "0");
         try (LocalMesh mesh = LocalMesh.start(LocalMesh.Options.defaults(options.root).withPods(2).withRouterPort(0)
                 .withRunDirectory(runs).withSettings(sim), line -> { })) {
@@ -577,15 +581,18 @@ public final class RouterBenchmark {
             int light = Math.max(2, options.rate / 10);
             progress(String.format(Locale.ROOT, "4. router latency: warm-up %.0f s at %d req/s, %.0f s at %d req/s, then %.0f s at %d req/s "
                             + "through the router (and half that straight to the pods, interleaved)",
-                    options.warmSeconds, options.rate, options.loadSeconds / 2, light, options.loadSeconds, options.rate));
-            load(client, router, pods, prefix, options.rate, options.warmSeconds);
-            Load unloaded = load(client, router, pods, prefix, light, options.loadSeconds / 2);
+                    options.warmSeconds, light * 2, options.loadSeconds, light, options.loadSeconds, options.rate));
+            // Warm the JIT below saturation: a backlog left by an overload would spoil the light phase.
+            load(client, router, pods, prefix, light * 2, options.warmSeconds);
+            Thread.sleep(1000);
+            Load unloaded = load(client, router, pods, prefix, light, options.loadSeconds);
+            Thread.sleep(1000);
             Load load = load(client, router, pods, prefix, options.rate, options.loadSeconds);
             for (Load l : List.of(load, unloaded)) {
                 String at = " @" + l.rate;
-                String note = String.format(Locale.ROOT, "%,d via router, %,d direct, %d errors; %.0f req/s via router completed "
-                                + "(offered %d); generator, router, 2 pods, cache index and Kafka share 2 cores",
-                        l.router.length, l.direct.length, l.errors, l.completedRouterRate, l.rate);
+                String note = String.format(Locale.ROOT, "%,d via router, %,d direct, %d errors, %d not sent (%d in flight); "
+                                + "%.0f req/s via router completed (offered %d); generator, router, 2 pods, cache index and Kafka share 2 cores",
+                        l.router.length, l.direct.length, l.errors, l.notSent, MAX_IN_FLIGHT, l.completedRouterRate, l.rate);
                 double r50 = pct(l.router, 0.5) / 1e6;
                 double r99 = pct(l.router, 0.99) / 1e6;
                 double d50 = pct(l.direct, 0.5) / 1e6;
@@ -610,8 +617,11 @@ public final class RouterBenchmark {
         }
     }
 
-    private record Load(int rate, long[] router, long[] direct, int errors, double completedRouterRate) {
+    private record Load(int rate, long[] router, long[] direct, int errors, int notSent, double completedRouterRate) {
     }
+
+    /** Beyond this many open requests the generator skips a tick (counted) rather than open ever more connections. */
+    private static final int MAX_IN_FLIGHT = 512;
 
     /** Open loop: a request every 1/rate s through the router and every other tick one straight to a pod. */
     private Load load(HttpClient client, String router, List<String> pods, String prefix, int rate, double seconds)
@@ -622,6 +632,8 @@ public final class RouterBenchmark {
         Arrays.fill(routerLatency, -1);
         Arrays.fill(directLatency, -1);
         AtomicInteger errors = new AtomicInteger();
+        AtomicInteger inFlight = new AtomicInteger();
+        int notSent = 0;
         CountDownLatch done = new CountDownLatch(ticks + ticks / 2 + (ticks % 2));
         long period = 1_000_000_000L / rate;
         long start = System.nanoTime();
@@ -629,9 +641,12 @@ public final class RouterBenchmark {
         for (int i = 0; i < ticks; i++) {
             LockSupport.parkNanos(start + i * period - System.nanoTime());
             String tail = Long.toHexString(random.nextLong());
-            send(client, request(router, prefix + tail), routerLatency, i, errors, done);
-            if (i % 2 == 0) {
-                send(client, request(pods.get((i / 2) % pods.size()), prefix + tail + "!"), directLatency, i / 2, errors, done);
+            if (!send(client, request(router, prefix + tail), routerLatency, i, errors, inFlight, done)) {
+                notSent++;
+            }
+            if (i % 2 == 0 && !send(client, request(pods.get((i / 2) % pods.size()), prefix + tail + "!"), directLatency, i / 2,
+                    errors, inFlight, done)) {
+                notSent++;
             }
         }
         if (!done.await(30, TimeUnit.SECONDS)) {
@@ -641,14 +656,20 @@ public final class RouterBenchmark {
         long completed = Arrays.stream(routerLatency).filter(v -> v >= 0).count();
         return new Load(rate, Arrays.stream(routerLatency).filter(v -> v >= 0).sorted().toArray(),
                 Arrays.stream(directLatency).filter(v -> v >= 0).sorted().toArray(), errors.get() + (int) done.getCount(),
-                completed / elapsed);
+                notSent, completed / elapsed);
     }
 
-    private static void send(HttpClient client, HttpRequest request, long[] latencies, int slot, AtomicInteger errors,
-                             CountDownLatch done) {
+    private static boolean send(HttpClient client, HttpRequest request, long[] latencies, int slot, AtomicInteger errors,
+                                AtomicInteger inFlight, CountDownLatch done) {
+        if (inFlight.get() >= MAX_IN_FLIGHT) {
+            done.countDown();
+            return false;
+        }
+        inFlight.incrementAndGet();
         long t0 = System.nanoTime();
         client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).whenComplete((response, error) -> {
             long t1 = System.nanoTime();
+            inFlight.decrementAndGet();
             if (error == null && response.statusCode() == 200) {
                 latencies[slot] = t1 - t0;
             } else {
@@ -656,6 +677,7 @@ public final class RouterBenchmark {
             }
             done.countDown();
         });
+        return true;
     }
 
     private static HttpRequest request(String baseUrl, String prompt) {
@@ -729,6 +751,7 @@ public final class RouterBenchmark {
 
     private void printTable() {
         System.out.println();
+        System.out.println("load average at the end: " + loadAverage());
         System.out.printf(Locale.ROOT, "%-17s %-45s %24s %-26s %-8s %s%n", "section", "figure", "value", "goal", "status",
                 "baseline (same run)");
         for (Figure f : figures) {
@@ -775,6 +798,15 @@ public final class RouterBenchmark {
             return String.format(Locale.ROOT, "%.1f", value);
         } else {
             return String.format(Locale.ROOT, "%.2f", value);
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (IOException | RuntimeException e) {
+            return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         }
     }
 
