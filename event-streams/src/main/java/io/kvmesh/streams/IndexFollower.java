@@ -27,6 +27,7 @@ import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.MalformedEventException;
 import io.kvmesh.prefix.events.PodIndexSnapshot;
 import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.prefix.index.ApplyOutcome;
 import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PrefixIndex;
 
@@ -52,6 +53,7 @@ public final class IndexFollower implements AutoCloseable {
     private final EventCodec codec = new EventCodec();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private final AtomicLong batchesApplied = new AtomicLong();
+    private final java.util.Map<ApplyOutcome, AtomicLong> outcomes = new java.util.EnumMap<>(ApplyOutcome.class);
     private final AtomicLong eventsApplied = new AtomicLong();
     private final AtomicLong malformedRecords = new AtomicLong();
     private final AtomicLong lag = new AtomicLong();
@@ -66,6 +68,9 @@ public final class IndexFollower implements AutoCloseable {
         this.pods = pods;
         this.bootstrapFromSnapshots = bootstrapFromSnapshots;
         this.listener = listener;
+        for (ApplyOutcome outcome : ApplyOutcome.values()) {
+            outcomes.put(outcome, new AtomicLong());
+        }
         this.thread = Thread.ofPlatform().name("kvmesh-index-follower").daemon().unstarted(this::run);
     }
 
@@ -82,8 +87,18 @@ public final class IndexFollower implements AutoCloseable {
         return caughtUp.getCount() == 0;
     }
 
+    /** Batches that changed the index (applied, or applied after dropping a restarted or gapped pod's old state). */
     public long batchesApplied() {
         return batchesApplied.get();
+    }
+
+    /**
+     * Batches read per outcome: {@code DUPLICATE} and {@code STALE_EPOCH} were ignored, {@code SEQ_GAP} and
+     * {@code NEW_EPOCH} dropped the pod's older state first. A follower that started from the snapshots' offsets reads
+     * no duplicates: nothing is applied twice.
+     */
+    public long outcomes(ApplyOutcome outcome) {
+        return outcomes.get(outcome).get();
     }
 
     /** KV events (stores, removals, clears) inside the batches applied. */
@@ -192,8 +207,11 @@ public final class IndexFollower implements AutoCloseable {
         }
         try {
             KvEventBatch batch = codec.decodeBatch(record.value());
-            switch (index.apply(batch)) {
+            ApplyOutcome outcome = index.apply(batch);
+            outcomes.get(outcome).incrementAndGet();
+            switch (outcome) {
                 case DUPLICATE, STALE_EPOCH -> {
+                    return;
                 }
                 case SEQ_GAP -> {
                     LOG.warnf("pod %s: KV event batches missing before seq %d; its earlier blocks were dropped", batch.podId(), batch.seq());

@@ -74,6 +74,10 @@ class IndexFollowerTest {
             assertThat(serviceIndex.match(a)).containsExactly(new PodMatch("a", 3, 3, 0), new PodMatch("b", 2, 2, 0));
             await(() -> service.malformedRecords() == 1);
 
+            // Published after the snapshots were taken (or just as one is): the replica must get it either way.
+            long[] late = store(publisher, "b", 1, 7_000, 1);
+            await(() -> !serviceIndex.match(late).isEmpty());
+
             // A router replica started now: restores the snapshots, then tails from their offsets.
             PrefixIndex replicaIndex = new PrefixIndex();
             LivePods replicaPods = new LivePods(replicaIndex, 60_000);
@@ -81,6 +85,10 @@ class IndexFollowerTest {
                 replica.start();
                 assertThat(replica.awaitCaughtUp(Duration.ofSeconds(30))).isTrue();
                 assertThat(replicaIndex.match(a)).isEqualTo(serviceIndex.match(a));
+                // Nothing missed, nothing applied twice: the tail began exactly after what the snapshots hold.
+                assertThat(replicaIndex.match(late)).containsExactly(new PodMatch("b", 1, 1, 0));
+                assertThat(replica.outcomes(io.kvmesh.prefix.index.ApplyOutcome.DUPLICATE)).isZero();
+                assertThat(replica.outcomes(io.kvmesh.prefix.index.ApplyOutcome.SEQ_GAP)).isZero();
                 assertThat(replicaPods.live()).extracting(PodStatus::podId).containsExactlyInAnyOrder("a", "b");
 
                 long[] more = store(publisher, "a", 1, 5_000, 2);

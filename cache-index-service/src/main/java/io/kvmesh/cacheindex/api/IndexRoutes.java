@@ -55,6 +55,9 @@ public class IndexRoutes {
         body.put("deviceEntries", stats.deviceEntries());
         body.put("hostEntries", stats.hostEntries());
         body.put("batchesApplied", cacheIndex.follower().batchesApplied());
+        body.put("duplicateBatches", cacheIndex.follower().outcomes(io.kvmesh.prefix.index.ApplyOutcome.DUPLICATE));
+        body.put("staleEpochBatches", cacheIndex.follower().outcomes(io.kvmesh.prefix.index.ApplyOutcome.STALE_EPOCH));
+        body.put("seqGaps", cacheIndex.follower().outcomes(io.kvmesh.prefix.index.ApplyOutcome.SEQ_GAP));
         body.put("batchesPerSecond", cacheIndex.batchesPerSecond());
         body.put("eventsApplied", cacheIndex.follower().eventsApplied());
         body.put("eventsPerSecond", cacheIndex.eventsPerSecond());

@@ -276,6 +276,9 @@ public class ProxyRoutes {
         body.put("hostEntries", stats.hostEntries());
         body.put("caughtUp", state.follower().isCaughtUp());
         body.put("lag", state.follower().lag());
+        body.put("malformedRecords", state.follower().malformedRecords());
+        body.put("duplicateBatches", state.follower().outcomes(io.kvmesh.prefix.index.ApplyOutcome.DUPLICATE));
+        body.put("seqGaps", state.follower().outcomes(io.kvmesh.prefix.index.ApplyOutcome.SEQ_GAP));
         ArrayNode suspects = body.putArray("suspects");
         state.suspects().forEach(suspects::add);
         ObjectNode decisions = body.putObject("decisions");
