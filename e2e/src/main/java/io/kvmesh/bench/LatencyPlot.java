@@ -87,7 +87,7 @@ final class LatencyPlot {
                 LEFT, 28);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         g.setColor(new Color(255, 255, 255, 220));
-        g.fillRect(LEFT + 8, TOP + 6, 470, 8 + 20 * series.size());
+        g.fillRect(LEFT + 8, TOP + 6, 540, 8 + 20 * series.size());
         for (int i = 0; i < series.size(); i++) {
             Color color = COLORS[i % COLORS.length];
             curve(g, series.get(i).sorted, color, lo, hi, plotWidth, plotHeight);
