@@ -86,23 +86,23 @@ public class OpenAiRoutes {
             return;
         }
         Output output = new Output(ctx.response(), request, id, pod, prompt.length);
+        // Installed before the engine can finish the request (and end the response, after which Vert.x refuses it).
+        ctx.response().closeHandler(closed -> output.clientGone());
         // Headers go out before the engine can produce the first token.
         output.begin();
         SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), request.seed());
         output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output,
                 request.cacheSalt() == null ? "" : request.cacheSalt()));
-        if (output.done) {
-            // Finished (a stop string or end of turn) before the handle was known: stop generating.
+        if (output.done || output.gone) {
+            // Finished (a stop string) or abandoned before the handle was known: stop generating.
             output.handle.cancel();
         }
-        ctx.response().closeHandler(closed -> output.handle.cancel());
     }
 
     /**
      * Streams or collects one request's text into its HTTP response, on the engine thread. With stop strings, the last
      * few characters are held back until they cannot begin a stop string, so a stop string is never shown. The engine
-     * stops at EOS; an end-of-turn token other than EOS (Llama 3's {@code <|eot_id|>}, {@code tokenizer.ggml.eot_token_id})
-     * ends the answer here with {@code stop}, as llama.cpp stops at every end-of-generation token.
+     * itself stops at every end-of-generation token (EOS, or end of turn such as Llama 3's {@code <|eot_id|>}).
      */
     private static final class Output implements TokenSink {
         private final HttpServerResponse response;
@@ -120,6 +120,16 @@ public class OpenAiRoutes {
         private int completionTokens;
         private boolean first = true;
         private volatile boolean done;
+        private volatile boolean gone;
+
+        /** The client went away: stop generating (now, or as soon as the engine's handle is known). */
+        void clientGone() {
+            gone = true;
+            Engine.Handle known = handle;
+            if (known != null) {
+                known.cancel();
+            }
+        }
 
         Output(HttpServerResponse response, InferenceRequest request, String id, RuntimePod pod, int promptTokens) {
             this.response = response;
