@@ -138,7 +138,8 @@ public final class IndexBenchmark {
                 workload.entries / foldSeconds, latencies[queries / 2] / 1e3, latencies[queries * 99 / 100] / 1e3);
     }
 
-    private static long usedHeapAfterGc() {
+    /** Heap in use after collecting until it stops shrinking: what a data structure really holds. */
+    static long usedHeapAfterGc() {
         var memory = ManagementFactory.getMemoryMXBean();
         long used = Long.MAX_VALUE;
         for (int i = 0; i < 4; i++) {

@@ -265,13 +265,13 @@ public final class RouterBenchmark {
     private PrefixIndex lookupSection(Workload workload) {
         progress("1. index lookup: building the index");
         PrefixIndex index = new PrefixIndex();
-        long before = usedHeapAfterGc();
+        long before = IndexBenchmark.usedHeapAfterGc();
         long start = System.nanoTime();
         for (KvEventBatch batch : workload.batches) {
             index.apply(batch);
         }
         double applySeconds = (System.nanoTime() - start) / 1e9;
-        long after = usedHeapAfterGc();
+        long after = IndexBenchmark.usedHeapAfterGc();
         IndexStats stats = index.stats();
         double perEntry = (double) (after - before) / workload.entries;
         double perDistinct = (double) (after - before) / stats.distinctBlocks();
@@ -824,21 +824,6 @@ public final class RouterBenchmark {
             return 0;
         }
         return sorted[Math.min(sorted.length - 1, (int) (q * sorted.length))];
-    }
-
-    private static long usedHeapAfterGc() {
-        var memory = ManagementFactory.getMemoryMXBean();
-        long used = Long.MAX_VALUE;
-        for (int i = 0; i < 4; i++) {
-            System.gc();
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            used = Math.min(used, memory.getHeapMemoryUsage().getUsed());
-        }
-        return used;
     }
 
     private static boolean has(String[] args, String flag) {

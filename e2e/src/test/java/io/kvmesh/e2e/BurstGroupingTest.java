@@ -64,11 +64,16 @@ class BurstGroupingTest {
     private static List<long[]> burst(String routerUrl, String prefix, String tag) throws Exception {
         // The pod is busy (a long unrelated prefill) when the burst arrives, as under load: the burst queues up and
         // would be admitted together.
-        String blocker = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + (tag + " unrelated work ").repeat(60) + "\",\"max_tokens\":1}";
+        String blocker = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + (tag + " unrelated work ").repeat(120) + "\",\"max_tokens\":1}";
         CompletableFuture<HttpResponse<String>> busy = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(routerUrl + "/v1/completions"))
                 .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(blocker)).build(),
                 HttpResponse.BodyHandlers.ofString());
-        Thread.sleep(100);
+        // Its ~2 s prefill has started (the pod says so) before the burst goes out.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!podMetrics().contains("vllm:num_requests_running{model_name=\"kvmesh-sim\"} 1.0")) {
+            assertThat(System.nanoTime()).as("the blocker never started: %s", podMetrics()).isLessThan(deadline);
+            Thread.sleep(10);
+        }
         List<CompletableFuture<long[]>> answers = new ArrayList<>();
         for (int i = 0; i < BURST; i++) {
             String body = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + prefix + " " + tag + " question " + i + "?\",\"max_tokens\":2}";
@@ -93,6 +98,15 @@ class BurstGroupingTest {
         }
         assertThat(busy.get().statusCode()).isEqualTo(200);
         return results;
+    }
+
+    private static String podMetrics() {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create(mesh.runtimes().getFirst().url() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
