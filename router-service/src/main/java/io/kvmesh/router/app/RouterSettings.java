@@ -32,7 +32,7 @@ public interface RouterSettings {
     /**
      * Tenants by name ({@code kvmesh.tenants.NAME.api-keys=k1,k2}, {@code kvmesh.tenants.NAME.cache-salt}, default the
      * name). Empty: the pool is open. From a Kubernetes Secret: environment variables ({@code secretKeyRef}) or a
-     * mounted directory of files named after the keys ({@code smallrye.config.source.file.locations}).
+     * mounted properties file named by {@code QUARKUS_CONFIG_LOCATIONS}.
      */
     Map<String, Tenant> tenants();
 
