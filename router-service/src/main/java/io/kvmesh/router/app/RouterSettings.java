@@ -25,10 +25,9 @@ public interface RouterSettings {
     @WithDefault("16")
     int blockSize();
 
-    /** The pool's cache salt (unset: no tenants). */
+    /** The pool's cache salt (combined with each tenant's, see {@code BlockHasher.combinedSalt}). */
     Optional<String> cacheSalt();
 
-    /** A pod with no heartbeat for this long is dropped with all its blocks. */
     /**
      * Tenants by name ({@code kvmesh.tenants.NAME.api-keys=k1,k2}, {@code kvmesh.tenants.NAME.cache-salt}, default the
      * name). Empty: the pool is open. From a Kubernetes Secret: environment variables ({@code secretKeyRef}) or a
@@ -42,6 +41,7 @@ public interface RouterSettings {
         Optional<String> cacheSalt();
     }
 
+    /** A pod with no heartbeat for this long is dropped with all its blocks. */
     @WithDefault("3s")
     Duration heartbeatTimeout();
 
