@@ -23,12 +23,12 @@ public interface IndexSettings {
     /** Cache salt used to hash token ids given to {@code POST /index/match}. */
     Optional<String> cacheSalt();
 
-    /** A pod with no heartbeat for this long is retired with all its blocks. */
     /** (pod, block) entries the index holds at most (~80 B each); beyond it the largest pod's oldest are evicted. */
     @WithName("index.max-entries")
     @WithDefault("10000000")
     long maxEntries();
 
+    /** A pod with no heartbeat for this long is retired with all its blocks. */
     @WithDefault("3s")
     Duration heartbeatTimeout();
 

@@ -53,7 +53,6 @@ public interface RouterSettings {
     @WithDefault("8388608")
     long maxBodyBytes();
 
-    /** Time to connect to a pod before trying the next one. */
     /** (pod, block) entries the index replica holds at most (~80 B each); beyond it the largest pod's oldest go. */
     @WithName("index.max-entries")
     @WithDefault("10000000")
@@ -80,6 +79,7 @@ public interface RouterSettings {
     @WithDefault("3")
     int maxTries();
 
+    /** Time to connect to a pod before trying the next one. */
     @WithDefault("2s")
     Duration connectTimeout();
 
