@@ -55,6 +55,73 @@ class PrefixIndexTest {
                 new PodMatch("b", 2, 2, 0));
     }
 
+    /**
+     * Random stores, removals (either tier), clears and retirements against a plain map-of-maps model: every match —
+     * pods, matched blocks, device/host split, order — equals the model's.
+     */
+    @Test
+    void matchesEqualAPlainModelUnderRandomEvents() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        PrefixIndex subject = new PrefixIndex();
+        java.util.Map<String, java.util.Map<Long, Integer>> model = new java.util.TreeMap<>();
+        java.util.Map<String, Long> seqs = new java.util.HashMap<>();
+        long[] chain = request(1, 12);
+        for (int step = 0; step < 3000; step++) {
+            String pod = "p" + random.nextInt(5);
+            int from = random.nextInt(chain.length);
+            long[] hashes = slice(chain, from, Math.min(chain.length, from + 1 + random.nextInt(4)));
+            Medium medium = random.nextBoolean() ? Medium.DEVICE : Medium.HOST;
+            int bit = medium == Medium.DEVICE ? 1 : 2;
+            int action = random.nextInt(20);
+            if (action == 0) {
+                subject.retire(pod);
+                model.remove(pod);
+                seqs.remove(pod);
+                continue;
+            }
+            KvEvent event = action == 1 ? new AllBlocksCleared()
+                    : action < 11 ? stored(hashes, medium) : new BlockRemoved(hashes, medium);
+            long seq = seqs.merge(pod, 1L, Long::sum);
+            subject.apply(new KvEventBatch(pod, 1, seq, 0, List.of(event)));
+            java.util.Map<Long, Integer> tiers = model.computeIfAbsent(pod, p -> new java.util.HashMap<>());
+            if (event instanceof AllBlocksCleared) {
+                tiers.clear();
+            } else {
+                for (long hash : hashes) {
+                    int now = action < 11 ? tiers.getOrDefault(hash, 0) | bit : tiers.getOrDefault(hash, 0) & ~bit;
+                    if (now == 0) {
+                        tiers.remove(hash);
+                    } else {
+                        tiers.put(hash, now);
+                    }
+                }
+            }
+            long[] prompt = slice(chain, 0, 1 + random.nextInt(chain.length));
+            List<PodMatch> expected = new ArrayList<>();
+            model.forEach((id, held) -> {
+                int device = 0;
+                int host = 0;
+                for (long hash : prompt) {
+                    int t = held.getOrDefault(hash, 0);
+                    if (t == 0) {
+                        break;
+                    } else if ((t & 1) != 0) {
+                        device++;
+                    } else {
+                        host++;
+                    }
+                }
+                if (device + host > 0) {
+                    expected.add(new PodMatch(id, device + host, device, host));
+                }
+            });
+            expected.sort(java.util.Comparator.comparingInt(PodMatch::matchedBlocks).reversed()
+                    .thenComparing(java.util.Comparator.comparingInt(PodMatch::deviceBlocks).reversed())
+                    .thenComparing(PodMatch::podId));
+            assertThat(subject.match(prompt)).as("step %d", step).isEqualTo(expected);
+        }
+    }
+
     /** Beyond its bound the index evicts the largest pod's oldest blocks; it never grows past the bound. */
     @Test
     void memoryStaysBoundedByEvictingTheLargestPodsOldestBlocks() {
