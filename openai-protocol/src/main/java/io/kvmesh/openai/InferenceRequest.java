@@ -8,7 +8,8 @@ import io.kvmesh.model.chat.ChatMessage;
  * A validated {@code /v1/completions} or {@code /v1/chat/completions} request, reduced to what serving needs.
  * Exactly one of {@code prompt}, {@code promptTokens} (completions given token ids) and {@code messages} is set.
  * {@code user} is OpenAI's end-user id (the session key for paused tool calls later). {@code topK} 0 means no cut
- * ({@code top_k}, a vLLM extension); {@code stop} holds up to four stop strings.
+ * ({@code top_k}, a vLLM extension); {@code stop} holds up to four stop strings. {@code cacheSalt} is vLLM's
+ * {@code cache_salt} (requests share cached blocks only with equal salts), empty when none was sent.
  */
 public record InferenceRequest(
         Kind kind,

@@ -91,7 +91,7 @@ public final class InferenceRequestParser {
             throw invalid("'cache_salt' must be a non-empty string without NUL characters.", "cache_salt");
         }
         return new InferenceRequest(kind, model, prompt, promptTokens, messages, maxTokens, stream, includeUsage,
-                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt);
+                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt == null ? "" : cacheSalt);
     }
 
     private JsonNode readJson(byte[] body) {

@@ -92,7 +92,7 @@ public class OpenAiRoutes {
         output.begin();
         SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), request.seed());
         output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output,
-                request.cacheSalt() == null ? "" : request.cacheSalt()));
+                request.cacheSalt()));
         if (output.done || output.gone) {
             // Finished (a stop string) or abandoned before the handle was known: stop generating.
             output.handle.cancel();

@@ -157,7 +157,7 @@ public class ProxyRoutes {
         }
         // The pod hashes with the salt it receives: the tenant's (set in the forwarded body), else the client's own.
         String salt = tenant.map(TenantDirectory.Tenant::cacheSalt)
-                .orElse(request.cacheSalt() == null ? "" : request.cacheSalt());
+                .orElse(request.cacheSalt());
         RoutingDecision ranked = candidates(request, salt);
         if (ranked.isEmpty() && state.selector().models().contains(request.model())) {
             throw new OpenAiException(OpenAiError.unavailable("No pod serving " + request.model() + " is ready; retry later."));

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -164,11 +165,11 @@ public class RouterState {
 
     /** A request is about to be sent according to {@code decision}: counted by reason. */
     /** Pods that failed a request: before answering (the request moved on) or mid-answer (the client saw an error). */
-    public record UpstreamFailures(java.util.concurrent.atomic.LongAdder beforeAnswer, java.util.concurrent.atomic.LongAdder midAnswer) {
+    public record UpstreamFailures(LongAdder beforeAnswer, LongAdder midAnswer) {
     }
 
-    private final UpstreamFailures upstreamFailures = new UpstreamFailures(new java.util.concurrent.atomic.LongAdder(),
-            new java.util.concurrent.atomic.LongAdder());
+    private final UpstreamFailures upstreamFailures = new UpstreamFailures(new LongAdder(),
+            new LongAdder());
 
     private final PrefixGroups groups;
 
