@@ -14,8 +14,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvmesh.prefix.blocks.BlockHashFormat;
 
 /**
- * JSON for {@link KvEventBatch}, {@link PodStatus} and {@link PodIndexSnapshot}, the values of the {@code kv-events},
- * {@code pod-status} and {@code kv-index} topics. Block hashes are written as 16 hex digits, token ids as numbers. Reading is strict about what it needs
+ * The values of the {@code kv-events}, {@code pod-status} and {@code kv-index} topics. {@link KvEventBatch} is written
+ * as MessagePack in vLLM's event shape ({@link KvEventPack}: the hot path, one record per pod step); a batch in JSON
+ * ({@link #encodeJson(KvEventBatch)}, for people and tools) is read too, told apart by its first byte. {@link PodStatus}
+ * and {@link PodIndexSnapshot} are JSON. In JSON, block hashes are 16 hex digits, token ids numbers. Reading is strict about what it needs
  * (every error is a {@link MalformedEventException} naming the field) and ignores fields it does not know, so a
  * newer pod can add fields without breaking older consumers; a new {@code v} is how a breaking change is announced.
  * Thread-safe.
@@ -26,7 +28,13 @@ public final class EventCodec {
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+    /** MessagePack, the form pods publish. */
     public byte[] encode(KvEventBatch batch) {
+        return KvEventPack.encode(batch);
+    }
+
+    /** JSON, for people and tools; {@link #decodeBatch} reads it as well as MessagePack. */
+    public byte[] encodeJson(KvEventBatch batch) {
         return write(json -> {
             json.writeStartObject();
             json.writeNumberField("v", batch.v());
@@ -43,7 +51,21 @@ public final class EventCodec {
         });
     }
 
-    public KvEventBatch decodeBatch(byte[] json) {
+    /**
+     * A batch in either form: a MessagePack batch is an array, so its first byte is never {@code '{'} or JSON
+     * whitespace, with which a JSON batch (an object) starts.
+     */
+    public KvEventBatch decodeBatch(byte[] bytes) {
+        if (bytes == null || bytes.length == 0) {
+            throw new MalformedEventException("$", "empty input");
+        }
+        return switch (bytes[0]) {
+            case '{', ' ', '\t', '\n', '\r' -> decodeJsonBatch(bytes);
+            default -> KvEventPack.decode(bytes);
+        };
+    }
+
+    private KvEventBatch decodeJsonBatch(byte[] json) {
         JsonFields batch = JsonFields.of(parse(json), "$");
         int v = batch.integer("v", 0, Integer.MAX_VALUE);
         if (v != KvEventBatch.VERSION) {

@@ -33,11 +33,12 @@ class EventCodecTest {
     void batchSurvivesARoundTrip() {
         KvEventBatch batch = sampleBatch();
         assertThat(codec.decodeBatch(codec.encode(batch))).isEqualTo(batch);
+        assertThat(codec.decodeBatch(codec.encodeJson(batch))).isEqualTo(batch);
     }
 
     @Test
     void batchJsonUsesHexHashesAndUnsignedTokenIds() {
-        String json = new String(codec.encode(sampleBatch()), StandardCharsets.UTF_8);
+        String json = new String(codec.encodeJson(sampleBatch()), StandardCharsets.UTF_8);
         assertThat(json)
                 .startsWith("{\"v\":1,\"podId\":\"pod-a\",\"epoch\":1732500000000,\"seq\":7,\"ts\":1732500000123,\"events\":[")
                 .contains("{\"type\":\"BlockStored\",\"blockHashes\":[\"12f97814221eb941\",\"ffffffffffffffff\"],\"parentHash\":null,"
@@ -73,7 +74,7 @@ class EventCodecTest {
         String stored = "{\"type\":\"BlockStored\",\"blockHashes\":[\"0000000000000001\"],\"tokenIds\":[1,2],\"blockSize\":2,\"medium\":\"DEVICE\"}";
         assertMalformed("", "$", "empty input");
         assertMalformed("{\"v\":1,", "$", "not valid JSON");
-        assertMalformed("[1,2]", "$", "expected a JSON object");
+        assertMalformed(" [1,2]", "$", "expected a JSON object");
         assertMalformed("{\"v\":1,\"podId\":\"p\",\"epoch\":1,\"seq\":0,\"ts\":5,\"events\":[]} trailing", "$", "not valid JSON");
         assertMalformed("{\"v\":1,\"v\":1,\"podId\":\"p\",\"epoch\":1,\"seq\":0,\"ts\":5,\"events\":[]}", "$", "Duplicate field 'v'");
         assertMalformed("{\"v\":2,\"podId\":\"p\",\"epoch\":1,\"seq\":0,\"ts\":5,\"events\":[]}", "v", "unsupported version 2");
