@@ -16,9 +16,10 @@ public class EndpointPickerRef {
 
     @Size(max = 253)
     @Pattern("^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-    @Default("\"\"")
-    @JsonPropertyDescription("API group of the referent; empty is the core group.")
-    private String group = "";
+    // Unlike the Inference Extension, no default "": the Kubernetes 1.20 apiserver refuses an empty string as a
+    // default, and as a value too (it reads it as null).
+    @JsonPropertyDescription("API group of the referent; unset, the core group.")
+    private String group;
 
     @Size(min = 1, max = 63)
     @Pattern("^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")

@@ -218,6 +218,7 @@ class InferencePoolCrdTest {
                 ".spec.tenants",
                 ".spec.selector",
                 ".spec.endpointPickerRef",
+                ".spec.endpointPickerRef.group",
                 ".spec.endpointPickerRef.port");
     }
 
