@@ -312,51 +312,68 @@ public final class RouterBenchmark {
     private byte[][] ingestFromMemory(Workload workload) {
         progress("2. ingest: encoding the batches");
         byte[][] encoded = new byte[workload.batches.size()][];
+        byte[][] json = new byte[encoded.length][];
         long bytes = 0;
+        long jsonBytes = 0;
         for (int i = 0; i < encoded.length; i++) {
             encoded[i] = codec.encode(workload.batches.get(i));
+            json[i] = codec.encodeJson(workload.batches.get(i));
             bytes += encoded[i].length;
+            jsonBytes += json[i].length;
         }
-        // Warm both paths on a throwaway index, then measure each on a fresh one, best of two.
+        // Warm every path on a throwaway index, then measure each on a fresh one, best of two.
         PrefixIndex warm = new PrefixIndex();
         for (int i = 0; i < Math.min(encoded.length, 2000); i++) {
             warm.apply(codec.decodeBatch(encoded[i]));
+            warm.apply(codec.decodeBatch(json[i]));
         }
         double best = 0;
+        double bestJson = 0;
         double bestApply = 0;
         double bestDecode = 0;
         for (int round = 0; round < 2; round++) {
-            System.gc();
-            long decodeStart = System.nanoTime();
-            int sink = 0;
-            for (byte[] record : encoded) {
-                sink += codec.decodeBatch(record).events().size();
-            }
-            bestDecode = Math.max(bestDecode, workload.blockEvents / ((System.nanoTime() - decodeStart) / 1e9));
-            if (sink == 42) {
-                System.out.print("");
-            }
-            PrefixIndex index = new PrefixIndex();
-            long start = System.nanoTime();
-            for (byte[] record : encoded) {
-                index.apply(codec.decodeBatch(record));
-            }
-            best = Math.max(best, workload.blockEvents / ((System.nanoTime() - start) / 1e9));
-            index = null;
+            bestDecode = Math.max(bestDecode, decodeRate(encoded, workload.blockEvents));
+            best = Math.max(best, decodeAndApplyRate(encoded, workload.blockEvents));
+            bestJson = Math.max(bestJson, decodeAndApplyRate(json, workload.blockEvents));
             System.gc();
             PrefixIndex plain = new PrefixIndex();
-            start = System.nanoTime();
+            long start = System.nanoTime();
             for (KvEventBatch batch : workload.batches) {
                 plain.apply(batch);
             }
             bestApply = Math.max(bestApply, workload.blockEvents / ((System.nanoTime() - start) / 1e9));
         }
         add("2 ingest", "decode+apply from memory, 1 thread", best, "block events/s", ">=", 1_000_000,
-                "apply only (no JSON decode)", bestApply,
-                String.format(Locale.ROOT, "%.0f B of JSON per block event (token ids included), best of 2", (double) bytes / workload.blockEvents));
-        add("2 ingest", "decode only (EventCodec)", bestDecode, "block events/s", null, 0, null, null,
-                "JSON to KvEventBatch objects, best of 2");
+                "same batches as JSON", bestJson,
+                String.format(Locale.ROOT, "MessagePack, %.0f B per block event (JSON %.0f B; token ids included); best of 2",
+                        (double) bytes / workload.blockEvents, (double) jsonBytes / workload.blockEvents));
+        add("2 ingest", "decode only (MessagePack)", bestDecode, "block events/s", null, 0,
+                "apply only (decoded batches)", bestApply, "best of 2");
         return encoded;
+    }
+
+    private double decodeRate(byte[][] records, long blockEvents) {
+        System.gc();
+        long start = System.nanoTime();
+        int sink = 0;
+        for (byte[] record : records) {
+            sink += codec.decodeBatch(record).events().size();
+        }
+        double rate = blockEvents / ((System.nanoTime() - start) / 1e9);
+        if (sink == 42) {
+            System.out.print("");
+        }
+        return rate;
+    }
+
+    private double decodeAndApplyRate(byte[][] records, long blockEvents) {
+        System.gc();
+        PrefixIndex index = new PrefixIndex();
+        long start = System.nanoTime();
+        for (byte[] record : records) {
+            index.apply(codec.decodeBatch(record));
+        }
+        return blockEvents / ((System.nanoTime() - start) / 1e9);
     }
 
     private void ingestThroughBroker(KafkaBroker broker, Workload workload, byte[][] encoded) throws Exception {
@@ -552,7 +569,7 @@ public final class RouterBenchmark {
     private void routerLatency() throws Exception {
         Path runs = options.root.resolve(".kvmesh/runs/bench-router-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        progress("4. router latency: starting the local mesh (broker, cache index, 2 sim pods, router)");
+        progress("4. router latency: starting the local mesh (broker, cache index, 1 sim pod, router)");
         // Near-zero costs (tens to hundreds of µs per request, the same on both paths). Exactly zero lets the engine
         // finish a request before the pod's HTTP handler has installed its close handler, which the pod then logs as an
         // error with a stack trace on every request (OpenAiRoutes.serve), costing CPU on both paths.
@@ -560,7 +577,10 @@ public final class RouterBenchmark {
                 "kvmesh.sim.prefill-micros-per-token", "10",
                 "kvmesh.sim.decode-step-micros", "100",
                 "kvmesh.sim.decode-micros-per-sequence", "0");
-        try (LocalMesh mesh = LocalMesh.start(LocalMesh.Options.defaults(options.root).withPods(2).withRouterPort(0)
+        // One pod: requests through the router and straight to the pod meet the same queue and the same cache, so the
+        // difference is the router's hop and work alone (with two, prefix-aware routing would stack the routed requests
+        // on one pod while the direct ones spread, and that difference would be counted as router latency).
+        try (LocalMesh mesh = LocalMesh.start(LocalMesh.Options.defaults(options.root).withPods(1).withRouterPort(0)
                 .withRunDirectory(runs).withSettings(sim)
                 // Prefix groups hold a request sharing a prefix until its leader's blocks are cached (up to max-wait):
                 // a deliberate wait for cache hits, not routing overhead; every prompt here shares a 16-block prefix.
@@ -583,18 +603,23 @@ public final class RouterBenchmark {
             }
             int light = Math.max(2, options.rate / 10);
             progress(String.format(Locale.ROOT, "4. router latency: warm-up %.0f s at %d req/s, %.0f s at %d req/s, then %.0f s at %d req/s "
-                            + "through the router (and half that straight to the pods, interleaved)",
+                            + "through the router (and a quarter of that straight to the pod, interleaved)",
                     options.warmSeconds, light * 2, options.loadSeconds, light, options.loadSeconds, options.rate));
             // Warm the JIT below saturation: a backlog left by an overload would spoil the light phase.
             load(client, router, pods, prefix, light * 2, options.warmSeconds);
             Thread.sleep(1000);
+            OverheadBuckets before = OverheadBuckets.scrape(client, router);
             Load unloaded = load(client, router, pods, prefix, light, options.loadSeconds);
+            OverheadBuckets lightOverhead = OverheadBuckets.scrape(client, router).minus(before);
             Thread.sleep(1000);
+            before = OverheadBuckets.scrape(client, router);
             Load load = load(client, router, pods, prefix, options.rate, options.loadSeconds);
+            OverheadBuckets loadOverhead = OverheadBuckets.scrape(client, router).minus(before);
             for (Load l : List.of(load, unloaded)) {
                 String at = " @" + l.rate;
+                OverheadBuckets held = l == load ? loadOverhead : lightOverhead;
                 String note = String.format(Locale.ROOT, "%,d via router, %,d direct, %d errors, %d not sent (%d in flight); "
-                                + "%.0f req/s via router completed (offered %d); prefix groups off; generator, router, 2 pods, cache index and Kafka share 2 cores",
+                                + "%.0f req/s via router completed (offered %d); prefix groups off; generator, router, 1 pod, cache index and Kafka share 2 cores",
                         l.router.length, l.direct.length, l.errors, l.notSent, MAX_IN_FLIGHT, l.completedRouterRate, l.rate);
                 double r50 = pct(l.router, 0.5) / 1e6;
                 double r99 = pct(l.router, 0.99) / 1e6;
@@ -606,13 +631,17 @@ public final class RouterBenchmark {
                 add("4 router latency", "router added p50" + at, r50 - d50, "ms", null, 0, null, null, "router p50 - direct p50");
                 add("4 router latency", "router added p99" + at, r99 - d99, "ms", goalRate ? "<=" : null, 1, null, null,
                         "router p99 - direct p99" + (goalRate ? "" : "; a light load, below saturation, for the router's own cost"));
+                String inside = String.format(Locale.ROOT, "kvmesh_router_overhead_seconds over %,d requests: read -> sent to the pod + pod's head -> client's head; bucket-interpolated",
+                        held.count());
+                add("4 router latency", "router's own time p50" + at, held.quantile(0.5) * 1e3, "ms", null, 0, null, null, inside);
+                add("4 router latency", "router's own time p99" + at, held.quantile(0.99) * 1e3, "ms", goalRate ? "<=" : null, 1, null, null, inside);
             }
             try {
                 LatencyPlot.write(options.png, List.of(
                         new LatencyPlot.Series("router @" + load.rate + " req/s", load.router),
-                        new LatencyPlot.Series("direct @" + load.rate / 2 + " req/s", load.direct),
+                        new LatencyPlot.Series("direct @" + load.rate / DIRECT_EVERY + " req/s", load.direct),
                         new LatencyPlot.Series("router @" + unloaded.rate + " req/s", unloaded.router),
-                        new LatencyPlot.Series("direct @" + unloaded.rate / 2 + " req/s", unloaded.direct)));
+                        new LatencyPlot.Series("direct @" + unloaded.rate / DIRECT_EVERY + " req/s", unloaded.direct)));
                 System.out.println("wrote " + options.png.toAbsolutePath());
             } catch (Exception | Error e) {
                 System.out.println("no latency plot: " + e);
@@ -626,18 +655,70 @@ public final class RouterBenchmark {
     /** Beyond this many open requests the generator skips a tick (counted) rather than open ever more connections. */
     private static final int MAX_IN_FLIGHT = 512;
 
-    /** Open loop: a request every 1/rate s through the router and every other tick one straight to a pod. */
+    /** Every DIRECT_EVERY-th tick also sends a request straight to the pod, the baseline. */
+    private static final int DIRECT_EVERY = 4;
+
+    /** The router's {@code kvmesh_router_overhead_seconds} histogram: cumulative counts per upper bound. */
+    record OverheadBuckets(double[] bounds, double[] counts) {
+
+        static OverheadBuckets scrape(HttpClient client, String router) throws Exception {
+            String text = client.send(HttpRequest.newBuilder(URI.create(router + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("kvmesh_router_overhead_seconds_bucket\\{le=\"([^\"]+)\"} ([0-9.eE+]+)").matcher(text);
+            List<double[]> rows = new java.util.ArrayList<>();
+            while (m.find()) {
+                rows.add(new double[] {m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1)),
+                        Double.parseDouble(m.group(2))});
+            }
+            if (rows.isEmpty()) {
+                throw new IllegalStateException("the router's /metrics has no kvmesh_router_overhead_seconds histogram");
+            }
+            return new OverheadBuckets(rows.stream().mapToDouble(r -> r[0]).toArray(), rows.stream().mapToDouble(r -> r[1]).toArray());
+        }
+
+        OverheadBuckets minus(OverheadBuckets earlier) {
+            double[] counts = new double[this.counts.length];
+            for (int i = 0; i < counts.length; i++) {
+                counts[i] = this.counts[i] - earlier.counts[i];
+            }
+            return new OverheadBuckets(bounds, counts);
+        }
+
+        long count() {
+            return (long) counts[counts.length - 1];
+        }
+
+        /** Linear within the bucket, as Prometheus' histogram_quantile does; NaN without observations. */
+        double quantile(double q) {
+            double rank = q * count();
+            for (int i = 0; i < counts.length; i++) {
+                if (counts[i] >= rank && count() > 0) {
+                    if (Double.isInfinite(bounds[i])) {
+                        return bounds[i - 1];
+                    }
+                    double lower = i == 0 ? 0 : bounds[i - 1];
+                    double below = i == 0 ? 0 : counts[i - 1];
+                    double inBucket = counts[i] - below;
+                    return lower + (bounds[i] - lower) * (inBucket == 0 ? 1 : (rank - below) / inBucket);
+                }
+            }
+            return Double.NaN;
+        }
+    }
+
+    /** Open loop: a request every 1/rate s through the router and every {@link #DIRECT_EVERY}-th tick one straight to a pod. */
     private Load load(HttpClient client, String router, List<String> pods, String prefix, int rate, double seconds)
             throws InterruptedException {
         int ticks = (int) (rate * seconds);
         long[] routerLatency = new long[ticks];
-        long[] directLatency = new long[ticks / 2 + 1];
+        long[] directLatency = new long[ticks / DIRECT_EVERY + 1];
         Arrays.fill(routerLatency, -1);
         Arrays.fill(directLatency, -1);
         AtomicInteger errors = new AtomicInteger();
         AtomicInteger inFlight = new AtomicInteger();
         int notSent = 0;
-        CountDownLatch done = new CountDownLatch(ticks + ticks / 2 + (ticks % 2));
+        CountDownLatch done = new CountDownLatch(ticks + (ticks + DIRECT_EVERY - 1) / DIRECT_EVERY);
         long period = 1_000_000_000L / rate;
         long start = System.nanoTime();
         SplittableRandom random = new SplittableRandom();
@@ -647,7 +728,7 @@ public final class RouterBenchmark {
             if (!send(client, request(router, prefix + tail), routerLatency, i, errors, inFlight, done)) {
                 notSent++;
             }
-            if (i % 2 == 0 && !send(client, request(pods.get((i / 2) % pods.size()), prefix + tail + "!"), directLatency, i / 2,
+            if (i % DIRECT_EVERY == 0 && !send(client, request(pods.get((i / DIRECT_EVERY) % pods.size()), prefix + tail + "!"), directLatency, i / DIRECT_EVERY,
                     errors, inFlight, done)) {
                 notSent++;
             }

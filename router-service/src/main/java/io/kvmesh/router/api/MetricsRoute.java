@@ -28,9 +28,16 @@ public class MetricsRoute {
     private final RouterState state;
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final PrometheusTextFormatWriter writer = new PrometheusTextFormatWriter(false);
+    private final RouterOverhead overhead = new RouterOverhead();
 
     MetricsRoute(RouterState state) {
         this.state = state;
+        registry.register(overhead.overhead);
+        registry.register(overhead.decision);
+    }
+
+    RouterOverhead overhead() {
+        return overhead;
     }
 
     void install(@Observes Router router) {

@@ -28,6 +28,7 @@ import io.kvmesh.router.routing.PrefixGroups;
 import io.kvmesh.router.routing.RoutingDecision;
 import io.kvmesh.router.routing.SpeculativeEntries;
 import io.kvmesh.router.tenancy.TenantDirectory;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -58,10 +59,12 @@ public class ProxyRoutes {
     private final InferenceRequestParser parser = new InferenceRequestParser();
     private final HttpClient client;
     private final Vertx vertx;
+    private final RouterOverhead overhead;
 
-    ProxyRoutes(RouterState state, Vertx vertx) {
+    ProxyRoutes(RouterState state, Vertx vertx, MetricsRoute metrics) {
         this.state = state;
         this.vertx = vertx;
+        this.overhead = metrics.overhead();
         this.client = vertx.createHttpClient(new HttpClientOptions()
                 .setConnectTimeout((int) state.settings().connectTimeout().toMillis())
                 .setKeepAlive(true)
@@ -83,6 +86,7 @@ public class ProxyRoutes {
     }
 
     private void route(RoutingContext ctx, InferenceRequest.Kind kind) {
+        long received = System.nanoTime();
         byte[] body = body(ctx);
         RoutingDecision decision;
         Optional<TenantDirectory.Tenant> tenant;
@@ -93,18 +97,20 @@ public class ProxyRoutes {
             ErrorResponses.send(ctx, e.error());
             return;
         }
+        overhead.decided(received, System.nanoTime());
         state.decided(decision);
         Buffer payload = Buffer.buffer(tenant.isPresent() ? withCacheSalt(body, tenant.get().cacheSalt()) : body);
         Optional<PrefixGroups.Membership> membership = state.groups()
                 .join(decision.blockHashes(), decision.ranked().getFirst().podId(), System.nanoTime());
         if (membership.isEmpty() || membership.get().leader()) {
             membership.ifPresent(leader -> ctx.addEndHandler(ended -> leader.group().leaderDone()));
-            forward(ctx, kind.path(), payload, decision, 0);
+            forward(ctx, kind.path(), payload, decision, 0, received);
             return;
         }
         PrefixGroups.Group group = membership.get().group();
         RoutingDecision followLeader = decision.preferring(group.podId());
-        whenPrefixIsCached(ctx, group, () -> forward(ctx, kind.path(), payload, followLeader, 0));
+        // The wait for the leader's blocks is deliberate, not overhead: the clock restarts when the follower is released.
+        whenPrefixIsCached(ctx, group, () -> forward(ctx, kind.path(), payload, followLeader, 0, System.nanoTime()));
     }
 
     /**
@@ -177,9 +183,10 @@ public class ProxyRoutes {
     /**
      * Sends the request to the {@code attempt}-th ranked pod. A pod that refuses the connection, fails before answering
      * or answers with a 5xx (not ready, overloaded) is marked suspect and the next one is tried, at most
-     * {@code kvmesh.max-tries} pods in all; then the client gets a 503.
+     * {@code kvmesh.max-tries} pods in all; then the client gets a 503. {@code since} is when the router took the
+     * request in hand (or, on a retry, when the previous pod failed): the start of its own overhead.
      */
-    private void forward(RoutingContext ctx, String path, Buffer body, RoutingDecision decision, int attempt) {
+    private void forward(RoutingContext ctx, String path, Buffer body, RoutingDecision decision, int attempt, long since) {
         int tries = Math.min(decision.ranked().size(), state.settings().maxTries());
         if (attempt >= tries) {
             ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + tries + "."));
@@ -193,14 +200,21 @@ public class ProxyRoutes {
                 .setPort(Integer.parseInt(pod.address().substring(colon + 1)))
                 .setURI(path)
                 .putHeader("content-type", "application/json");
+        long[] sent = new long[1];
         client.request(options)
-                .compose(request -> request.send(body))
+                .compose(request -> {
+                    Future<HttpClientResponse> response = request.send(body);
+                    sent[0] = System.nanoTime();
+                    return response;
+                })
                 .onSuccess(response -> {
                     if (response.statusCode() >= 500) {
                         // Nothing has reached the client yet: another pod can still answer.
                         response.request().reset();
                         failedBeforeAnswer(ctx, path, body, decision, attempt, pod, "status " + response.statusCode());
                     } else {
+                        long headReceived = System.nanoTime();
+                        ctx.response().headersEndHandler(v -> overhead.held(sent[0] - since + System.nanoTime() - headReceived));
                         relay(ctx, pod, response);
                     }
                 })
@@ -213,7 +227,7 @@ public class ProxyRoutes {
         state.suspect(pod.podId());
         state.upstreamFailures().beforeAnswer().increment();
         if (!ctx.response().closed()) {
-            forward(ctx, path, body, decision, attempt + 1);
+            forward(ctx, path, body, decision, attempt + 1, System.nanoTime());
         }
     }
 

@@ -96,7 +96,11 @@ class MetricsRouteTest {
                 .body(containsString("kvmesh_router_decisions_total{policy=\"prefix-aware\",reason=\"prefix\"} 0.0"))
                 .body(containsString("kvmesh_router_pods{ready=\"true\"} 1.0"))
                 .body(matchesPattern("(?s).*kvmesh_router_speculative_entries_inserted_total [1-9][0-9]*\\.0\n.*"))
-                .body(containsString("kvmesh_router_speculative_entries_confirmed_total 0.0"));
+                .body(containsString("kvmesh_router_speculative_entries_confirmed_total 0.0"))
+                // The router's own time for the one routed request (explain ranks but routes nothing).
+                .body(matchesPattern("(?s).*kvmesh_router_overhead_seconds_count 1(\\.0)?\n.*"))
+                .body(matchesPattern("(?s).*kvmesh_router_decision_seconds_count 1(\\.0)?\n.*"))
+                .body(matchesPattern("(?s).*kvmesh_router_overhead_seconds_bucket\\{le=\"1.0\"} 1(\\.0)?\n.*"));
         // The sibling follows the first request on its speculative entries, before any KV event.
         given().contentType(ContentType.JSON).body(COMPLETION).post("/router/explain").then().statusCode(200)
                 .body("reason", equalTo("prefix"))
