@@ -69,6 +69,7 @@ public class RuntimePod {
     private int kvBlocks;
     private volatile boolean ready;
     private long lastGenerated;
+    private long lastFinished;
     private long lastStatusNanos = System.nanoTime();
 
     RuntimePod(RuntimeSettings settings, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
@@ -126,9 +127,13 @@ public class RuntimePod {
                 return new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
                         Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000)));
             }
-            case "cpu" -> {
+            case "auto", "cpu" -> {
+                if (settings.backend().equals("auto")) {
+                    // The cuda backend comes with the CUDA issue; until then auto means cpu (one line, as ARCHITECTURE asks).
+                    LOG.info("backend auto: this build has no cuda backend; using cpu");
+                }
                 Path file = Path.of(settings.modelPath().orElseThrow(() ->
-                        new IllegalArgumentException("kvmesh.backend=cpu needs kvmesh.model-path (a GGUF file)")));
+                        new IllegalArgumentException("kvmesh.backend=" + settings.backend() + " needs kvmesh.model-path (a GGUF file)")));
                 if (!Files.isRegularFile(file)) {
                     throw new IllegalArgumentException("kvmesh.model-path " + file + " is not a file");
                 }
@@ -143,7 +148,7 @@ public class RuntimePod {
                 return new CpuBackend(model, kvBlocks, settings.blockSize());
             }
             default -> throw new IllegalArgumentException("kvmesh.backend=" + settings.backend()
-                    + " is not available; use sim or cpu (cuda comes with the CUDA issue)");
+                    + " is not available; use sim, cpu or auto (cuda comes with the CUDA issue)");
         }
     }
 
@@ -223,11 +228,13 @@ public class RuntimePod {
             long now = System.nanoTime();
             double seconds = Math.max(1e-3, (now - lastStatusNanos) / 1e9);
             double tokensPerSecond = (stats.generatedTokens() - lastGenerated) / seconds;
+            double requestsPerSecond = (stats.finishedRequests() - lastFinished) / seconds;
             lastGenerated = stats.generatedTokens();
+            lastFinished = stats.finishedRequests();
             lastStatusNanos = now;
             publisher.publish(new PodStatus(podId, epoch, address, modelId, settings.blockSize(), ready,
                     stats.running(), stats.waiting(), 0, new BlockUsage(stats.usedBlocks(), stats.totalBlocks()),
-                    new BlockUsage(0, 0), stats.prefixHitRate(), tokensPerSecond, System.currentTimeMillis()));
+                    new BlockUsage(0, 0), stats.prefixHitRate(), tokensPerSecond, requestsPerSecond, System.currentTimeMillis()));
         } catch (RuntimeException e) {
             LOG.warnf("publishing pod status failed: %s", e.getMessage());
         }

@@ -23,7 +23,7 @@ public interface RuntimeSettings {
     /** host:port the router reaches this pod at; default 127.0.0.1 and the HTTP port. */
     Optional<String> advertisedAddress();
 
-    /** Compute backend: {@code sim} (cost model, no arithmetic) or {@code cpu} (needs {@code model-path}). */
+    /** Compute backend: {@code sim} (cost model, no arithmetic), {@code cpu} (needs {@code model-path}) or {@code auto} (cpu until the cuda backend lands). */
     @WithDefault("sim")
     String backend();
 

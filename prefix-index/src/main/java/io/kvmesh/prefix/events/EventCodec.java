@@ -96,6 +96,7 @@ public final class EventCodec {
             writeUsage(json, "hostBlocks", status.hostBlocks());
             json.writeNumberField("prefixHitRate", status.prefixHitRate());
             json.writeNumberField("tokensPerSecond", status.tokensPerSecond());
+            json.writeNumberField("requestsPerSecond", status.requestsPerSecond());
             json.writeNumberField("ts", status.ts());
             json.writeEndObject();
         });
@@ -116,6 +117,8 @@ public final class EventCodec {
                 readUsage(s, "hostBlocks"),
                 fraction(s, "prefixHitRate"),
                 nonNegative(s, "tokensPerSecond"),
+                // Added after the first release: a heartbeat from an older pod has none.
+                s.has("requestsPerSecond") ? nonNegative(s, "requestsPerSecond") : 0.0,
                 s.integer("ts", Long.MIN_VALUE, Long.MAX_VALUE)));
     }
 

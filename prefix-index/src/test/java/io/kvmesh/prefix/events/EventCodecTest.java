@@ -54,6 +54,16 @@ class EventCodecTest {
     }
 
     @Test
+    void aHeartbeatFromAnOlderPodHasNoRequestRate() {
+        String json = new String(codec.encode(new PodStatus("pod-a", 1, "h:1", "m", 16, true, 0, 0, 0, new BlockUsage(0, 1),
+                new BlockUsage(0, 0), 0.5, 10, 2.5, 7)), StandardCharsets.UTF_8);
+        assertThat(codec.decodePodStatus(json.getBytes(StandardCharsets.UTF_8)).requestsPerSecond()).isEqualTo(2.5);
+        String older = json.replace("\"requestsPerSecond\":2.5,", "");
+        assertThat(older).doesNotContain("requestsPerSecond");
+        assertThat(codec.decodePodStatus(older.getBytes(StandardCharsets.UTF_8)).requestsPerSecond()).isZero();
+    }
+
+    @Test
     void unknownFieldsAreIgnoredForForwardCompatibility() {
         KvEventBatch batch = decode("""
                 {"v":1,"podId":"p","epoch":1,"seq":0,"ts":5,"newField":{"x":1},"events":[
