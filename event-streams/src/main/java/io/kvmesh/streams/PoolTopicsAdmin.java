@@ -1,5 +1,6 @@
 package io.kvmesh.streams;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -19,18 +20,29 @@ public final class PoolTopicsAdmin {
     }
 
     public static void ensureTopics(StreamSettings settings) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers()))) {
+        ensureTopics(settings, (short) -1, Duration.ofSeconds(30));
+    }
+
+    /**
+     * As {@link #ensureTopics(StreamSettings)} with {@code replicationFactor} replicas per partition (-1: the brokers'
+     * default), giving up after {@code timeout} (an unreachable broker is an {@link IllegalStateException} saying so).
+     */
+    public static void ensureTopics(StreamSettings settings, short replicationFactor, Duration timeout) {
+        int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, millis))) {
             List<NewTopic> topics = List.of(
-                    new NewTopic(settings.topics().kvEvents(), settings.partitions(), (short) -1).configs(Map.of(
+                    new NewTopic(settings.topics().kvEvents(), settings.partitions(), replicationFactor).configs(Map.of(
                             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
                             TopicConfig.RETENTION_MS_CONFIG, String.valueOf(settings.eventRetention().toMillis()))),
-                    new NewTopic(settings.topics().podStatus(), settings.partitions(), (short) -1).configs(Map.of(
+                    new NewTopic(settings.topics().podStatus(), settings.partitions(), replicationFactor).configs(Map.of(
                             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
-                    new NewTopic(settings.topics().kvIndex(), settings.partitions(), (short) -1).configs(Map.of(
+                    new NewTopic(settings.topics().kvIndex(), settings.partitions(), replicationFactor).configs(Map.of(
                             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
             for (var result : admin.createTopics(topics).values().entrySet()) {
                 try {
-                    result.getValue().get(30, TimeUnit.SECONDS);
+                    result.getValue().get(millis, TimeUnit.MILLISECONDS);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw new IllegalStateException("cannot create topic " + result.getKey() + ": " + e.getCause().getMessage(), e);
@@ -41,7 +53,7 @@ public final class PoolTopicsAdmin {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (TimeoutException e) {
-            throw new IllegalStateException("Kafka at " + settings.bootstrapServers() + " did not create the pool's topics in 30 s", e);
+            throw new IllegalStateException("Kafka at " + settings.bootstrapServers() + " did not create the pool's topics in " + timeout.toSeconds() + " s", e);
         }
     }
 }
