@@ -18,7 +18,7 @@ REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
 say() { echo "build-kube: $*" >&2; }
 fail() { echo "build-kube: FAILED: $*" >&2; exit 1; }
 
-have_runtime_tools() { command -v etcd >/dev/null && command -v kubectl >/dev/null; }
+have_runtime_tools() { command -v etcd >/dev/null && command -v kubectl >/dev/null && command -v openssl >/dev/null; }
 
 if [[ -f $STAMP && -x $OUT/kube-apiserver && -x $OUT/kube-controller-manager ]] && have_runtime_tools; then
   echo "$OUT"
@@ -30,6 +30,7 @@ missing=()
 command -v go >/dev/null || missing+=(golang-go)
 command -v etcd >/dev/null || missing+=(etcd-server)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
+command -v openssl >/dev/null || missing+=(openssl)
 command -v rsync >/dev/null || missing+=(rsync)
 command -v jq >/dev/null || missing+=(jq)
 command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
@@ -38,19 +39,31 @@ command -v make >/dev/null || missing+=(make)
 if (( ${#missing[@]} > 0 )); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     say "installing Debian packages: ${missing[*]}"
-    apt-get update -qq >/dev/null || fail "apt-get update failed (no network to the Debian mirror?)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-      fail "apt-get install ${missing[*]} failed"
+    log=$(mktemp)
+    apt-get update -qq >"$log" 2>&1 || fail "apt-get update failed (no network to the Debian mirror?): $(tail -n 3 "$log" | tr '\n' ' ')"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
+      fail "apt-get install ${missing[*]} failed: $(tail -n 3 "$log" | tr '\n' ' ')"
+    rm -f "$log"
   else
     fail "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]}, then this script again)"
   fi
 fi
+
+# One build at a time (two `./kvmesh test` at once); whoever waited finds the binaries built.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.k8s-$K8S_VERSION.lock"
+if ! flock -n 9; then
+  say "another build-kube.sh is building; waiting for it"
+  flock 9
+fi
 [[ -f $STAMP && -x $OUT/kube-apiserver && -x $OUT/kube-controller-manager ]] && { echo "$OUT"; exit 0; }
+# A build killed before its clean-up left its tree (about 2 GB): nobody else holds the lock, so it is stale.
+rm -rf "$CACHE"/k8s-build.*
 
 started=$(date +%s)
-mkdir -p "$CACHE"
 WORK=$(mktemp -d "$CACHE/k8s-build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
 # The source package through a private apt state: /etc/apt and the system's package lists are left alone.
 say "downloading the Debian source package kubernetes=$DEB_VERSION"
