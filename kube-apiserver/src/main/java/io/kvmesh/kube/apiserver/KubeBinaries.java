@@ -18,7 +18,7 @@ public record KubeBinaries(Path apiServer, Path controllerManager, Path etcd, Pa
     /** The Kubernetes version that {@code build-kube.sh} builds. */
     public static final String VERSION = "1.20.2";
 
-    private static final String BUILD_HINT = "run kube-apiserver/build-kube.sh (about 4 minutes once; ./kvmesh test runs it)";
+    private static final String BUILD_HINT = "run kube-apiserver/build-kube.sh (10-15 minutes once on 2 cores; ./kvmesh test runs it)";
 
     /** Finds every executable or fails with one message that names what is missing and how to get it. */
     public static KubeBinaries locate() {
