@@ -145,7 +145,9 @@ public class InferencePoolReconciler implements Reconciler<InferencePool>, Clean
                 status == null || status.getReadyReplicas() == null ? 0 : status.getReadyReplicas(),
                 status == null || status.getUpdatedReplicas() == null ? 0 : status.getUpdatedReplicas(),
                 deployment.getMetadata().getGeneration() == null ? 0 : deployment.getMetadata().getGeneration(),
-                status == null ? null : status.getObservedGeneration());
+                status == null ? null : status.getObservedGeneration(),
+                status == null || status.getConditions() == null ? null : status.getConditions().stream()
+                        .filter(c -> "Progressing".equals(c.getType())).map(c -> c.getReason()).findFirst().orElse(null));
     }
 
     /** 5 s, 10 s, 20 s... up to 5 minutes. */

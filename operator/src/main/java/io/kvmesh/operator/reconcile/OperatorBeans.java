@@ -25,13 +25,17 @@ public class OperatorBeans {
 
     /**
      * One active operator replica at a time: the others wait on the Lease (in the operator's namespace in a cluster;
-     * {@code kvmesh.operator.lease-namespace} when it runs outside one).
+     * {@code kvmesh.operator.lease-namespace} when it runs outside one). A replica that loses the Lease exits, so
+     * Kubernetes restarts it as a follower ({@code kvmesh.operator.exit-on-lost-lease}; the tests, which stop the
+     * apiserver under a running operator, turn it off).
      */
     @Produces
     @Singleton
     LeaderElectionConfiguration leaderElection(
-            @ConfigProperty(name = "kvmesh.operator.lease-namespace") java.util.Optional<String> namespace) {
-        return namespace.map(ns -> new LeaderElectionConfiguration("kvmesh-operator", ns))
-                .orElseGet(() -> new LeaderElectionConfiguration("kvmesh-operator"));
+            @ConfigProperty(name = "kvmesh.operator.lease-namespace") java.util.Optional<String> namespace,
+            @ConfigProperty(name = "kvmesh.operator.exit-on-lost-lease", defaultValue = "true") boolean exitOnLostLease) {
+        return new LeaderElectionConfiguration("kvmesh-operator", namespace.orElse(null),
+                LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+                LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, null, null, exitOnLostLease);
     }
 }

@@ -26,11 +26,22 @@ import io.kvmesh.operator.telemetry.PoolTelemetry;
  */
 public final class PoolStatusEvaluator {
 
-    /** One Deployment's rollout as its status shows it. */
-    public record Rollout(String name, int desired, int ready, int updated, long generation, Long observedGeneration) {
+    /**
+     * One Deployment's rollout as its status shows it; {@code progressReason} is the reason of the Deployment's own
+     * Progressing condition ({@code ReplicaSetUpdated} while rolling, {@code NewReplicaSetAvailable} when done,
+     * {@code ProgressDeadlineExceeded} when stuck), null before the Deployment controller wrote one.
+     */
+    public record Rollout(String name, int desired, int ready, int updated, long generation, Long observedGeneration,
+                          String progressReason) {
 
-        public boolean caughtUp() {
-            return observedGeneration != null && observedGeneration >= generation && updated >= desired && ready >= desired;
+        /** Still moving towards the spec: a new generation, pods being replaced, or new pods not ready yet. */
+        public boolean rolling() {
+            boolean specApplied = observedGeneration != null && observedGeneration >= generation && updated >= desired;
+            return !specApplied || ready < desired && !"NewReplicaSetAvailable".equals(progressReason) && !stalled();
+        }
+
+        public boolean stalled() {
+            return "ProgressDeadlineExceeded".equals(progressReason);
         }
     }
 
@@ -90,7 +101,7 @@ public final class PoolStatusEvaluator {
                 behind.add("objects applied, Deployments not observed yet");
                 break;
             }
-            if (!rollout.caughtUp()) {
+            if (rollout.rolling()) {
                 behind.add(rollout.name() + " " + rollout.ready() + "/" + rollout.desired() + " ready, " + rollout.updated() + " updated");
             }
         }
@@ -110,11 +121,14 @@ public final class PoolStatusEvaluator {
         if (o.tenantsProblem() != null) {
             return condition(o, previous, InferencePoolStatus.DEGRADED, true, "TenantsSecretNotFound", o.tenantsProblem());
         }
-        Rollout runtime = o.runtime();
-        if (runtime != null && runtime.observedGeneration() != null && runtime.observedGeneration() >= runtime.generation()
-                && runtime.updated() >= runtime.desired() && runtime.ready() < runtime.desired()) {
-            return condition(o, previous, InferencePoolStatus.DEGRADED, true, "RuntimePodsUnavailable",
-                    runtime.ready() + " of " + runtime.desired() + " runtime pods ready");
+        for (Rollout rollout : new Rollout[] {o.runtime(), o.router(), o.cacheIndex()}) {
+            // Pods lost after a finished rollout, or a rollout past its deadline: serving below the spec.
+            if (rollout != null && rollout.ready() < rollout.desired() && !rollout.rolling()) {
+                return condition(o, previous, InferencePoolStatus.DEGRADED, true,
+                        rollout == o.runtime() ? "RuntimePodsUnavailable" : "PodsUnavailable",
+                        rollout.name() + ": " + rollout.ready() + " of " + rollout.desired() + " pods ready"
+                                + (rollout.stalled() ? " (progress deadline exceeded)" : ""));
+            }
         }
         return condition(o, previous, InferencePoolStatus.DEGRADED, false, "AsExpected", "no problem observed");
     }

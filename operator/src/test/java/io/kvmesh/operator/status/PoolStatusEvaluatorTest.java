@@ -20,7 +20,7 @@ class PoolStatusEvaluatorTest {
     private final PoolStatusEvaluator evaluator = new PoolStatusEvaluator();
 
     private static Observation observe(Rollout runtime, Rollout router, String kafka, String tenants, List<String> problems, Instant now) {
-        return new Observation(2, problems, kafka, tenants, runtime, router, new Rollout("p-cache-index", 1, 1, 1, 1, 1L),
+        return new Observation(2, problems, kafka, tenants, runtime, router, new Rollout("p-cache-index", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"),
                 "http://p-router.ns.svc:8080/v1", "sel", Optional.of(new PoolTelemetry.Summary(now.toEpochMilli(), 2, 2, 3, 1,
                 0.6666, 0.25, 12.5, 300)), now);
     }
@@ -42,15 +42,15 @@ class PoolStatusEvaluatorTest {
         assertThat(summary(fresh, "Degraded")).isEqualTo("False/AsExpected");
         assertThat(fresh.getPodsReady()).isEqualTo("0/0");
 
-        InferencePoolStatus starting = evaluator.evaluate(observe(new Rollout("p-runtime", 2, 0, 2, 1, 1L),
-                new Rollout("p-router", 1, 1, 1, 1, 1L), null, null, List.of(), T0.plusSeconds(5)), fresh);
+        InferencePoolStatus starting = evaluator.evaluate(observe(new Rollout("p-runtime", 2, 0, 2, 1, 1L, "ReplicaSetUpdated"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0.plusSeconds(5)), fresh);
         assertThat(summary(starting, "Ready")).isEqualTo("False/NoRuntimePodReady");
         assertThat(condition(starting, "Progressing").getMessage()).contains("p-runtime 0/2 ready");
         assertThat(condition(starting, "Progressing").getLastTransitionTime()).as("still progressing: unchanged")
                 .isEqualTo(T0.toString());
 
-        InferencePoolStatus serving = evaluator.evaluate(observe(new Rollout("p-runtime", 2, 2, 2, 1, 1L),
-                new Rollout("p-router", 1, 1, 1, 1, 1L), null, null, List.of(), T0.plusSeconds(9)), starting);
+        InferencePoolStatus serving = evaluator.evaluate(observe(new Rollout("p-runtime", 2, 2, 2, 1, 1L, "NewReplicaSetAvailable"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0.plusSeconds(9)), starting);
         assertThat(summary(serving, "Ready")).isEqualTo("True/Serving");
         assertThat(condition(serving, "Ready").getLastTransitionTime()).isEqualTo(T0.plusSeconds(9).toString());
         assertThat(summary(serving, "Progressing")).isEqualTo("False/RolloutComplete");
@@ -64,17 +64,25 @@ class PoolStatusEvaluatorTest {
 
     @Test
     void losingAPodAfterTheRolloutIsDegraded() {
-        InferencePoolStatus status = evaluator.evaluate(observe(new Rollout("p-runtime", 3, 2, 3, 1, 1L),
-                new Rollout("p-router", 1, 1, 1, 1, 1L), null, null, List.of(), T0), null);
+        InferencePoolStatus starting = evaluator.evaluate(observe(new Rollout("p-runtime", 3, 2, 3, 1, 1L, "ReplicaSetUpdated"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0), null);
+        assertThat(summary(starting, "Degraded")).as("pods still starting").isEqualTo("False/AsExpected");
+        assertThat(summary(starting, "Progressing")).isEqualTo("True/RollingOut");
+        InferencePoolStatus status = evaluator.evaluate(observe(new Rollout("p-runtime", 3, 2, 3, 1, 1L, "NewReplicaSetAvailable"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0), null);
         assertThat(summary(status, "Ready")).isEqualTo("True/Serving");
         assertThat(summary(status, "Degraded")).isEqualTo("True/RuntimePodsUnavailable");
-        assertThat(condition(status, "Degraded").getMessage()).isEqualTo("2 of 3 runtime pods ready");
+        assertThat(condition(status, "Degraded").getMessage()).isEqualTo("p-runtime: 2 of 3 pods ready");
+        assertThat(summary(status, "Progressing")).isEqualTo("False/RolloutComplete");
+        InferencePoolStatus stuck = evaluator.evaluate(observe(new Rollout("p-runtime", 3, 0, 3, 1, 1L, "ProgressDeadlineExceeded"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0), null);
+        assertThat(condition(stuck, "Degraded").getMessage()).contains("progress deadline exceeded");
     }
 
     @Test
     void kafkaTenantsAndSpecProblemsAreDegradedWithTheirReason() {
-        Rollout runtime = new Rollout("p-runtime", 1, 1, 1, 1, 1L);
-        Rollout router = new Rollout("p-router", 1, 1, 1, 1, 1L);
+        Rollout runtime = new Rollout("p-runtime", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable");
+        Rollout router = new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable");
         assertThat(summary(evaluator.evaluate(observe(runtime, router, "Kafka at k:9092: timed out", null, List.of(), T0), null),
                 "Degraded")).isEqualTo("True/KafkaUnreachable");
         assertThat(summary(evaluator.evaluate(observe(runtime, router, null, "Secret t missing", List.of(), T0), null),
@@ -88,11 +96,11 @@ class PoolStatusEvaluatorTest {
 
     @Test
     void aNewGenerationIsProgressingUntilTheDeploymentsCatchUp() {
-        InferencePoolStatus status = evaluator.evaluate(observe(new Rollout("p-runtime", 2, 2, 1, 3, 2L),
-                new Rollout("p-router", 1, 1, 1, 1, 1L), null, null, List.of(), T0), null);
+        InferencePoolStatus status = evaluator.evaluate(observe(new Rollout("p-runtime", 2, 2, 1, 3, 2L, "NewReplicaSetAvailable"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0), null);
         assertThat(summary(status, "Progressing")).isEqualTo("True/RollingOut");
         assertThat(summary(status, "Degraded")).as("mid-rollout is not degraded").isEqualTo("False/AsExpected");
-        assertThat(summary(evaluator.evaluate(observe(new Rollout("p-runtime", 0, 0, 0, 1, 1L),
-                new Rollout("p-router", 1, 1, 1, 1, 1L), null, null, List.of(), T0), null), "Ready")).isEqualTo("False/ScaledToZero");
+        assertThat(summary(evaluator.evaluate(observe(new Rollout("p-runtime", 0, 0, 0, 1, 1L, "NewReplicaSetAvailable"),
+                new Rollout("p-router", 1, 1, 1, 1, 1L, "NewReplicaSetAvailable"), null, null, List.of(), T0), null), "Ready")).isEqualTo("False/ScaledToZero");
     }
 }
