@@ -175,6 +175,38 @@ public final class LocalMesh implements AutoCloseable {
         return startRouter(name, policy, Map.of());
     }
 
+    /**
+     * Starts the operator (its packaged jar) against a Kubernetes API server with {@code settings} (the client's URL,
+     * token and CA, a lease namespace...); returns once it is ready. {@link #close()} stops it with the rest.
+     */
+    public ServiceProcess startOperator(Map<String, String> settings) {
+        ServiceProcess operator = new ServiceProcess("operator", jar("operator"), freePort(), settings, options.runDirectory());
+        all.add(operator);
+        operator.start();
+        awaitReady(operator);
+        return operator;
+    }
+
+    /** The topic prefix the mesh's processes use. */
+    public String topicPrefix() {
+        return TOPIC_PREFIX;
+    }
+
+    private static void awaitReady(ServiceProcess process) {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (!process.isReady()) {
+            if (System.nanoTime() > deadline || !process.isAlive()) {
+                throw new IllegalStateException(process.name() + " not ready; see " + process.log());
+            }
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+    }
+
     /** Another router replica on the same topics, with extra settings of its own. */
     public ServiceProcess startRouter(String name, String policy, Map<String, String> settings) {
         Map<String, String> routing = new LinkedHashMap<>(Map.of(
@@ -186,18 +218,7 @@ public final class LocalMesh implements AutoCloseable {
         ServiceProcess extra = new ServiceProcess(name, jar("router-service"), freePort(), routing, options.runDirectory());
         all.add(extra);
         extra.start();
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        while (!extra.isReady()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + " not ready; see " + extra.log());
-            }
-            try {
-                Thread.sleep(300);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted", e);
-            }
-        }
+        awaitReady(extra);
         return extra;
     }
 
