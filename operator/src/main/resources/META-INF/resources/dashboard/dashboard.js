@@ -8,7 +8,7 @@
   /** Routing decision reasons (router-service DecisionReason) in a fixed order, each with its colour class. */
   const REASONS = ['prefix', 'short-match', 'no-match', 'load-imbalance', 'load', 'rotation', 'random'];
 
-  /** {@code ?namespace=NS} shows that namespace's pools only. */
+  /** ?namespace=NS shows that namespace's pools only. */
   const NAMESPACE = new URLSearchParams(location.search).get('namespace');
 
   let lastUpdated = null;
@@ -50,7 +50,7 @@
   }
 
   const key = pool => pool.namespace + '/' + pool.name;
-  const anchor = pool => 'pool-' + pool.namespace + '-' + pool.name;
+  const anchor = pool => 'pool-' + key(pool);
   const condition = (pool, type) => pool.status.conditions.find(c => c.type === type);
 
   /** Ready and Progressing read well when True, Degraded when False (Kubernetes' "abnormal-true" condition). */
@@ -109,7 +109,7 @@
         tile('tokens', 'tokens/s', perSecond(last(h.tokensPerSecond))));
   }
 
-  /** 1, 2 or 5 times a power of ten, at least {@code v}: a round top for an axis. */
+  /** 1, 2 or 5 times a power of ten, at least v: a round top for an axis. */
   function roundUp(v) {
     if (!(v > 0)) return 1;
     const power = Math.pow(10, Math.floor(Math.log10(v)));
