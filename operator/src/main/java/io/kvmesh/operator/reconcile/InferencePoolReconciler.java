@@ -131,8 +131,19 @@ public class InferencePoolReconciler implements Reconciler<InferencePool>, Clean
             topicsCreated.put(key, topics);
             return null;
         } catch (RuntimeException e) {
-            return "Kafka at " + topics.bootstrapServers() + ": " + e.getMessage();
+            return "Kafka at " + topics.bootstrapServers() + ": " + causes(e);
         }
+    }
+
+    /** "Failed to create new KafkaAdminClient: No resolvable bootstrap urls...": the wrapper says little alone. */
+    static String causes(Throwable error) {
+        StringBuilder text = new StringBuilder(String.valueOf(error.getMessage()));
+        for (Throwable cause = error.getCause(); cause != null && cause != cause.getCause(); cause = cause.getCause()) {
+            if (cause.getMessage() != null && !text.toString().contains(cause.getMessage())) {
+                text.append(": ").append(cause.getMessage());
+            }
+        }
+        return text.toString();
     }
 
     private static PoolStatusEvaluator.Rollout rollout(Deployment deployment, PoolPlan plan, Component component) {

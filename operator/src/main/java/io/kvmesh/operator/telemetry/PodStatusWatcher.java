@@ -29,7 +29,9 @@ public final class PodStatusWatcher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PodStatusWatcher.class);
 
     private final String topic;
-    private final KafkaConsumer<String, byte[]> consumer;
+    private final Map<String, Object> config;
+    /** Made on the watcher's thread: construction fails on an unresolvable bootstrap address, and is retried. */
+    private volatile KafkaConsumer<String, byte[]> consumer;
     private final PoolTelemetry telemetry;
     private final Thread thread;
     private final EventCodec codec = new EventCodec();
@@ -40,14 +42,13 @@ public final class PodStatusWatcher implements AutoCloseable {
     public PodStatusWatcher(String bootstrapServers, String topic, PoolTelemetry telemetry) {
         this.topic = topic;
         this.telemetry = telemetry;
-        this.consumer = new KafkaConsumer<>(Map.of(
+        this.config = Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.CLIENT_ID_CONFIG, "kvmesh-operator-" + UUID.randomUUID(),
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                 ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000,
-                ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 10_000),
-                new StringDeserializer(), new ByteArrayDeserializer());
+                ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 10_000);
         this.thread = Thread.ofPlatform().name("pod-status-" + topic).daemon().start(this::run);
     }
 
@@ -55,6 +56,9 @@ public final class PodStatusWatcher implements AutoCloseable {
         List<TopicPartition> partitions = null;
         while (running) {
             try {
+                if (consumer == null) {
+                    consumer = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+                }
                 if (partitions == null) {
                     partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
                             .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
@@ -77,7 +81,7 @@ public final class PodStatusWatcher implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
-                lastError = e.getMessage();
+                lastError = e.getCause() == null ? e.getMessage() : e.getMessage() + ": " + e.getCause().getMessage();
                 LOG.debugf("pod-status %s: %s", topic, e.getMessage());
                 try {
                     Thread.sleep(2_000);
@@ -115,12 +119,18 @@ public final class PodStatusWatcher implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        consumer.wakeup();
+        KafkaConsumer<String, byte[]> current = consumer;
+        if (current != null) {
+            current.wakeup();
+        }
+        thread.interrupt();
         try {
             thread.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        consumer.close(Duration.ofSeconds(2));
+        if (consumer != null) {
+            consumer.close(Duration.ofSeconds(2));
+        }
     }
 }

@@ -248,6 +248,27 @@ class PoolLifecycleTest {
     }
 
     @Test
+    void theSamplesApplyAndSayWhatTheyLackHere() {
+        // k8s/samples as a user applies them; their Kafka (Strimzi's service name) does not resolve on this machine.
+        assertThat(kubectl("create", "namespace", "samples").exitCode()).isZero();
+        java.nio.file.Path samples = java.nio.file.Path.of("..", "k8s", "samples").toAbsolutePath().normalize();
+        KubectlResult applied = kubectl("apply", "-n", "samples", "-f", samples.toString());
+        assertThat(applied.exitCode()).as(applied.output()).isZero();
+        for (String pool : List.of("small-pool", "tenants-pool")) {
+            await(pool + " Degraded=KafkaUnreachable", () -> conditionIs("samples", pool, "Degraded", "True", "KafkaUnreachable"));
+            assertThat(condition(get("samples", pool), "Degraded").getMessage()).contains("kvmesh-kafka-kafka-bootstrap.kafka:9092")
+                    .contains("No resolvable bootstrap urls");
+        }
+        Deployment runtime = await("small-pool's runtime", () -> client.apps().deployments().inNamespace("samples").withName("small-pool-runtime").get());
+        assertThat(runtime.getSpec().getTemplate().getSpec().getInitContainers()).singleElement()
+                .satisfies(init -> assertThat(init.getName()).isEqualTo("download-model"));
+        Deployment routers = await("tenants-pool's routers", () -> client.apps().deployments().inNamespace("samples").withName("tenants-pool-router").get());
+        assertThat(routers.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(routers.getSpec().getTemplate().getSpec().getVolumes())
+                .anySatisfy(v -> assertThat(v.getSecret() == null ? null : v.getSecret().getSecretName()).isEqualTo("tenants-pool-tenants"));
+    }
+
+    @Test
     void theOperatorHoldsTheLeaderLeaseAndExportsMetrics() {
         var lease = await("the leader election Lease", () -> client.leases().inNamespace("default").withName("kvmesh-operator").get());
         assertThat(lease.getSpec().getHolderIdentity()).isNotBlank();
