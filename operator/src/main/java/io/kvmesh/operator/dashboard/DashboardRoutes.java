@@ -17,6 +17,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kvmesh.operator.crd.v1alpha1.InferencePool;
+import io.kvmesh.operator.plan.PoolPlan;
+import io.kvmesh.operator.plan.PoolPlanner;
 import io.kvmesh.operator.telemetry.TelemetryRegistry;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -41,11 +43,13 @@ public class DashboardRoutes {
 
     private final KubernetesClient client;
     private final TelemetryRegistry telemetry;
+    private final PoolPlanner planner;
     private final ObjectMapper json;
 
-    DashboardRoutes(KubernetesClient client, TelemetryRegistry telemetry, ObjectMapper json) {
+    DashboardRoutes(KubernetesClient client, TelemetryRegistry telemetry, PoolPlanner planner, ObjectMapper json) {
         this.client = client;
         this.telemetry = telemetry;
+        this.planner = planner;
         this.json = json;
     }
 
@@ -87,6 +91,9 @@ public class DashboardRoutes {
 
     private PoolView view(InferencePool pool, long now) {
         String key = pool.getMetadata().getNamespace() + "/" + pool.getMetadata().getName();
+        // Every replica follows the pools it shows: a standby (not reconciling) serves live data too.
+        PoolPlan plan = planner.plan(pool);
+        telemetry.watch(key, plan.topics(), plan.endpoint().replaceFirst("/v1$", ""));
         return PoolView.of(pool, telemetry.telemetry(key), telemetry.problem(key).orElse(null),
                 telemetry.heartbeatTimeoutMillis(), now);
     }
