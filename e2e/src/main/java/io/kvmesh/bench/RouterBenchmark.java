@@ -608,13 +608,18 @@ public final class RouterBenchmark {
             // Warm the JIT below saturation: a backlog left by an overload would spoil the light phase.
             load(client, router, pods, prefix, light * 2, options.warmSeconds);
             Thread.sleep(1000);
+            String decisions = "kvmesh_router_decision_seconds";
             OverheadBuckets before = OverheadBuckets.scrape(client, router);
+            OverheadBuckets decidedBefore = OverheadBuckets.scrape(client, router, decisions);
             Load unloaded = load(client, router, pods, prefix, light, options.loadSeconds);
             OverheadBuckets lightOverhead = OverheadBuckets.scrape(client, router).minus(before);
+            OverheadBuckets lightDecisions = OverheadBuckets.scrape(client, router, decisions).minus(decidedBefore);
             Thread.sleep(1000);
             before = OverheadBuckets.scrape(client, router);
+            decidedBefore = OverheadBuckets.scrape(client, router, decisions);
             Load load = load(client, router, pods, prefix, options.rate, options.loadSeconds);
             OverheadBuckets loadOverhead = OverheadBuckets.scrape(client, router).minus(before);
+            OverheadBuckets loadDecisions = OverheadBuckets.scrape(client, router, decisions).minus(decidedBefore);
             for (Load l : List.of(load, unloaded)) {
                 String at = " @" + l.rate;
                 OverheadBuckets held = l == load ? loadOverhead : lightOverhead;
@@ -635,6 +640,10 @@ public final class RouterBenchmark {
                         held.count());
                 add("4 router latency", "router's own time p50" + at, held.quantile(0.5) * 1e3, "ms", null, 0, null, null, inside);
                 add("4 router latency", "router's own time p99" + at, held.quantile(0.99) * 1e3, "ms", goalRate ? "<=" : null, 1, null, null, inside);
+                OverheadBuckets decided = l == load ? loadDecisions : lightDecisions;
+                add("4 router latency", "of which deciding p50 / p99" + at, decided.quantile(0.5) * 1e3, "ms", null, 0,
+                        "deciding p99", decided.quantile(0.99) * 1e3,
+                        "kvmesh_router_decision_seconds: parse, tokenize, hash, rank (the router's CPU work per request)");
             }
             try {
                 LatencyPlot.write(options.png, List.of(
@@ -662,17 +671,21 @@ public final class RouterBenchmark {
     record OverheadBuckets(double[] bounds, double[] counts) {
 
         static OverheadBuckets scrape(HttpClient client, String router) throws Exception {
+            return scrape(client, router, "kvmesh_router_overhead_seconds");
+        }
+
+        static OverheadBuckets scrape(HttpClient client, String router, String histogram) throws Exception {
             String text = client.send(HttpRequest.newBuilder(URI.create(router + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             java.util.regex.Matcher m = java.util.regex.Pattern
-                    .compile("kvmesh_router_overhead_seconds_bucket\\{le=\"([^\"]+)\"} ([0-9.eE+]+)").matcher(text);
+                    .compile(histogram + "_bucket\\{le=\"([^\"]+)\"} ([0-9.eE+]+)").matcher(text);
             List<double[]> rows = new java.util.ArrayList<>();
             while (m.find()) {
                 rows.add(new double[] {m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1)),
                         Double.parseDouble(m.group(2))});
             }
             if (rows.isEmpty()) {
-                throw new IllegalStateException("the router's /metrics has no kvmesh_router_overhead_seconds histogram");
+                throw new IllegalStateException("the router's /metrics has no " + histogram + " histogram");
             }
             return new OverheadBuckets(rows.stream().mapToDouble(r -> r[0]).toArray(), rows.stream().mapToDouble(r -> r[1]).toArray());
         }

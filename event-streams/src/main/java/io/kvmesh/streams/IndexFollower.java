@@ -304,6 +304,12 @@ public final class IndexFollower implements AutoCloseable {
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         config.put(ConsumerConfig.CLIENT_ID_CONFIG, "kvmesh-index-follower");
+        // Catching up (a bootstrap, a restart) reads millions of block events: fewer, larger fetches keep the one
+        // thread that decodes and applies them busy instead of waiting on round trips.
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
+        config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(64 << 20));
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        config.put(ConsumerConfig.RECEIVE_BUFFER_CONFIG, String.valueOf(1 << 20));
         return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
