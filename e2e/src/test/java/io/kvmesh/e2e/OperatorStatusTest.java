@@ -75,9 +75,11 @@ class OperatorStatusTest {
             AtomicBoolean sending = new AtomicBoolean(true);
             AtomicInteger answered = new AtomicInteger();
             HttpClient http = HttpClient.newHttpClient();
-            Thread traffic = Thread.ofPlatform().daemon().start(() -> {
+            // Two clients back to back, each request decoding 16 tokens (~20 ms): a heartbeat usually sees one running,
+            // so its KV usage (blocks held by running requests, as vLLM counts it) is above zero.
+            Runnable client = () -> {
                 for (int i = 0; sending.get(); i++) {
-                    String body = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + PREFIX + " question " + i + "\",\"max_tokens\":4}";
+                    String body = "{\"model\":\"kvmesh-sim\",\"prompt\":\"" + PREFIX + " question " + i + "\",\"max_tokens\":16}";
                     try {
                         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(mesh.routerUrl() + "/v1/completions"))
                                 .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
@@ -85,42 +87,50 @@ class OperatorStatusTest {
                         if (response.statusCode() == 200) {
                             answered.incrementAndGet();
                         }
-                        Thread.sleep(50);
                     } catch (Exception e) {
                         return;
                     }
                 }
-            });
+            };
+            Thread traffic = Thread.ofPlatform().daemon().start(client);
+            Thread moreTraffic = Thread.ofPlatform().daemon().start(client);
             try {
+                // Each figure is a reading at one heartbeat: keep the highest seen of each while traffic flows.
+                double hitRate = 0;
+                double kvUsage = 0;
+                double requests = 0;
                 JsonNode metrics = null;
                 long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-                while (System.nanoTime() < deadline) {
+                while (System.nanoTime() < deadline && (hitRate == 0 || kvUsage == 0 || requests == 0)) {
                     KubectlResult pool = kube.kubectl("get", "kvpool", "mesh", "-n", "e2e", "-o", "json");
-                    JsonNode status = JSON.readTree(pool.stdout()).path("status");
-                    metrics = status.path("metrics");
-                    if (metrics.path("prefixHitRate").asDouble() > 0 && metrics.path("kvCacheUsage").asDouble() > 0
-                            && metrics.path("requestsPerSecond").asDouble() > 0) {
-                        break;
+                    metrics = JSON.readTree(pool.stdout()).path("status").path("metrics");
+                    if (!metrics.isMissingNode()) {
+                        assertThat(metrics.path("prefixHitRate").asDouble()).as("%s", metrics).isBetween(0.0, 1.0);
+                        assertThat(metrics.path("kvCacheUsage").asDouble()).as("%s", metrics).isBetween(0.0, 1.0);
+                        assertThat(metrics.path("updatedAt").asText()).isNotEmpty();
+                        hitRate = Math.max(hitRate, metrics.path("prefixHitRate").asDouble());
+                        kvUsage = Math.max(kvUsage, metrics.path("kvCacheUsage").asDouble());
+                        requests = Math.max(requests, metrics.path("requestsPerSecond").asDouble());
                     }
                     Thread.sleep(1_000);
                 }
                 assertThat(answered.get()).as("requests answered by the mesh").isPositive();
-                assertThat(metrics).as("status.metrics").isNotNull();
-                assertThat(metrics.path("prefixHitRate").asDouble()).as("hit rate: %s", metrics).isGreaterThan(0).isLessThanOrEqualTo(1);
-                assertThat(metrics.path("kvCacheUsage").asDouble()).as("KV usage: %s", metrics).isGreaterThan(0).isLessThanOrEqualTo(1);
-                assertThat(metrics.path("requestsPerSecond").asDouble()).as("requests/s: %s", metrics).isGreaterThan(0);
-                assertThat(metrics.path("updatedAt").asText()).isNotEmpty();
+                assertThat(hitRate).as("highest hit rate in status.metrics (last: %s)", metrics).isGreaterThan(0);
+                assertThat(kvUsage).as("highest KV usage in status.metrics (last: %s)", metrics).isGreaterThan(0);
+                assertThat(requests).as("highest requests/s in status.metrics (last: %s)", metrics).isGreaterThan(0);
 
                 KubectlResult table = kube.kubectl("get", "kvpool", "-n", "e2e");
                 System.out.println("kubectl get kvpool -n e2e\n" + table.stdout());
                 String row = table.stdout().lines().filter(l -> l.startsWith("mesh ")).findFirst().orElseThrow();
                 String[] columns = row.trim().split("\\s+");
-                // NAME PODS READY POLICY HIT-RATE KV-USAGE AGE: the two figures are printed.
-                assertThat(Double.parseDouble(columns[4])).isGreaterThan(0);
-                assertThat(Double.parseDouble(columns[5])).isGreaterThan(0);
+                // NAME PODS READY POLICY HIT-RATE KV-USAGE AGE: both figures are printed (KV usage may read 0 between requests).
+                assertThat(columns).hasSize(7);
+                assertThat(Double.parseDouble(columns[4])).isBetween(0.0, 1.0);
+                assertThat(Double.parseDouble(columns[5])).isBetween(0.0, 1.0);
             } finally {
                 sending.set(false);
                 traffic.join(10_000);
+                moreTraffic.join(10_000);
             }
         }
     }
