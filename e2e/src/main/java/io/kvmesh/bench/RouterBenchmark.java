@@ -608,21 +608,19 @@ public final class RouterBenchmark {
             // Warm the JIT below saturation: a backlog left by an overload would spoil the light phase.
             load(client, router, pods, prefix, light * 2, options.warmSeconds);
             Thread.sleep(1000);
-            String decisions = "kvmesh_router_decision_seconds";
-            OverheadBuckets before = OverheadBuckets.scrape(client, router);
-            OverheadBuckets decidedBefore = OverheadBuckets.scrape(client, router, decisions);
+            List<String> parts = List.of("kvmesh_router_overhead_seconds", "kvmesh_router_decision_seconds",
+                    "kvmesh_router_dispatch_seconds", "kvmesh_router_relay_seconds");
+            List<OverheadBuckets> before = OverheadBuckets.scrapeAll(client, router, parts);
             Load unloaded = load(client, router, pods, prefix, light, options.loadSeconds);
-            OverheadBuckets lightOverhead = OverheadBuckets.scrape(client, router).minus(before);
-            OverheadBuckets lightDecisions = OverheadBuckets.scrape(client, router, decisions).minus(decidedBefore);
+            List<OverheadBuckets> lightParts = OverheadBuckets.minus(OverheadBuckets.scrapeAll(client, router, parts), before);
             Thread.sleep(1000);
-            before = OverheadBuckets.scrape(client, router);
-            decidedBefore = OverheadBuckets.scrape(client, router, decisions);
+            before = OverheadBuckets.scrapeAll(client, router, parts);
             Load load = load(client, router, pods, prefix, options.rate, options.loadSeconds);
-            OverheadBuckets loadOverhead = OverheadBuckets.scrape(client, router).minus(before);
-            OverheadBuckets loadDecisions = OverheadBuckets.scrape(client, router, decisions).minus(decidedBefore);
+            List<OverheadBuckets> loadParts = OverheadBuckets.minus(OverheadBuckets.scrapeAll(client, router, parts), before);
             for (Load l : List.of(load, unloaded)) {
                 String at = " @" + l.rate;
-                OverheadBuckets held = l == load ? loadOverhead : lightOverhead;
+                List<OverheadBuckets> measured = l == load ? loadParts : lightParts;
+                OverheadBuckets held = measured.get(0);
                 String note = String.format(Locale.ROOT, "%,d via router, %,d direct, %d errors, %d not sent (%d in flight); "
                                 + "%.0f req/s via router completed (offered %d); prefix groups off; generator, router, 1 pod, cache index and Kafka share 2 cores",
                         l.router.length, l.direct.length, l.errors, l.notSent, MAX_IN_FLIGHT, l.completedRouterRate, l.rate);
@@ -640,10 +638,16 @@ public final class RouterBenchmark {
                         held.count());
                 add("4 router latency", "router's own time p50" + at, held.quantile(0.5) * 1e3, "ms", null, 0, null, null, inside);
                 add("4 router latency", "router's own time p99" + at, held.quantile(0.99) * 1e3, "ms", goalRate ? "<=" : null, 1, null, null, inside);
-                OverheadBuckets decided = l == load ? loadDecisions : lightDecisions;
+                OverheadBuckets decided = measured.get(1);
                 add("4 router latency", "of which deciding p50 / p99" + at, decided.quantile(0.5) * 1e3, "ms", null, 0,
                         "deciding p99", decided.quantile(0.99) * 1e3,
                         "kvmesh_router_decision_seconds: parse, tokenize, hash, rank (the router's CPU work per request)");
+                add("4 router latency", "dispatch p50 / p99" + at, measured.get(2).quantile(0.5) * 1e3, "ms", null, 0,
+                        "dispatch p99", measured.get(2).quantile(0.99) * 1e3,
+                        "kvmesh_router_dispatch_seconds: read -> written to the pod (deciding included)");
+                add("4 router latency", "relay p50 / p99" + at, measured.get(3).quantile(0.5) * 1e3, "ms", null, 0,
+                        "relay p99", measured.get(3).quantile(0.99) * 1e3,
+                        "kvmesh_router_relay_seconds: pod's response head -> client's head");
             }
             try {
                 LatencyPlot.write(options.png, List.of(
@@ -688,6 +692,22 @@ public final class RouterBenchmark {
                 throw new IllegalStateException("the router's /metrics has no " + histogram + " histogram");
             }
             return new OverheadBuckets(rows.stream().mapToDouble(r -> r[0]).toArray(), rows.stream().mapToDouble(r -> r[1]).toArray());
+        }
+
+        static List<OverheadBuckets> scrapeAll(HttpClient client, String router, List<String> histograms) throws Exception {
+            List<OverheadBuckets> all = new java.util.ArrayList<>();
+            for (String histogram : histograms) {
+                all.add(scrape(client, router, histogram));
+            }
+            return all;
+        }
+
+        static List<OverheadBuckets> minus(List<OverheadBuckets> now, List<OverheadBuckets> earlier) {
+            List<OverheadBuckets> delta = new java.util.ArrayList<>();
+            for (int i = 0; i < now.size(); i++) {
+                delta.add(now.get(i).minus(earlier.get(i)));
+            }
+            return delta;
         }
 
         OverheadBuckets minus(OverheadBuckets earlier) {

@@ -34,6 +34,8 @@ public class MetricsRoute {
         this.state = state;
         registry.register(overhead.overhead);
         registry.register(overhead.decision);
+        registry.register(overhead.dispatch);
+        registry.register(overhead.relay);
     }
 
     RouterOverhead overhead() {

@@ -214,7 +214,7 @@ public class ProxyRoutes {
                         failedBeforeAnswer(ctx, path, body, decision, attempt, pod, "status " + response.statusCode());
                     } else {
                         long headReceived = System.nanoTime();
-                        ctx.response().headersEndHandler(v -> overhead.held(sent[0] - since + System.nanoTime() - headReceived));
+                        ctx.response().headersEndHandler(v -> overhead.held(sent[0] - since, System.nanoTime() - headReceived));
                         relay(ctx, pod, response);
                     }
                 })

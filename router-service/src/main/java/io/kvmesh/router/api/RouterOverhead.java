@@ -22,11 +22,21 @@ final class RouterOverhead {
             .help("Parsing, rendering, tokenizing, hashing and ranking one request.")
             .classicUpperBounds(BUCKETS).classicOnly().build();
 
+    final Histogram dispatch = Histogram.builder().name("kvmesh_router_dispatch_seconds")
+            .help("The request read -> written to the pod (deciding, taking a pooled connection, writing): the first part of the overhead.")
+            .classicUpperBounds(BUCKETS).classicOnly().build();
+
+    final Histogram relay = Histogram.builder().name("kvmesh_router_relay_seconds")
+            .help("The pod's response head -> the client's: the second part of the overhead.")
+            .classicUpperBounds(BUCKETS).classicOnly().build();
+
     void decided(long startNanos, long endNanos) {
         decision.observe((endNanos - startNanos) / 1e9);
     }
 
-    void held(long nanos) {
-        overhead.observe(nanos / 1e9);
+    void held(long dispatchNanos, long relayNanos) {
+        dispatch.observe(dispatchNanos / 1e9);
+        relay.observe(relayNanos / 1e9);
+        overhead.observe((dispatchNanos + relayNanos) / 1e9);
     }
 }

@@ -100,6 +100,8 @@ class MetricsRouteTest {
                 // The router's own time for the one routed request (explain ranks but routes nothing).
                 .body(matchesPattern("(?s).*kvmesh_router_overhead_seconds_count 1(\\.0)?\n.*"))
                 .body(matchesPattern("(?s).*kvmesh_router_decision_seconds_count 1(\\.0)?\n.*"))
+                .body(matchesPattern("(?s).*kvmesh_router_dispatch_seconds_count 1(\\.0)?\n.*"))
+                .body(matchesPattern("(?s).*kvmesh_router_relay_seconds_count 1(\\.0)?\n.*"))
                 .body(matchesPattern("(?s).*kvmesh_router_overhead_seconds_bucket\\{le=\"1.0\"} 1(\\.0)?\n.*"));
         // The sibling follows the first request on its speculative entries, before any KV event.
         given().contentType(ContentType.JSON).body(COMPLETION).post("/router/explain").then().statusCode(200)
