@@ -94,15 +94,15 @@ public final class PoolPlanner {
             spec.getSelector().getMatchLabels().forEach(runtimePodLabels::putIfAbsent);
         }
         objects.add(deployment(pool, owner, Component.RUNTIME, spec.getReplicas(), runtimePodLabels,
-                runtimeContainer(spec, model, runtimePort, properties.get(Component.RUNTIME)), model, config));
+                runtimeContainer(spec, model, runtimePort), model, config, properties.get(Component.RUNTIME)));
         objects.add(service(name, namespace, owner, Component.RUNTIME, runtimePort, true));
         objects.add(deployment(pool, owner, Component.ROUTER, spec.getRouting().getRouterReplicas(),
-                PoolLabels.of(name, Component.ROUTER), routerContainer(spec, model, properties.get(Component.ROUTER)), model, config));
+                PoolLabels.of(name, Component.ROUTER), routerContainer(spec, model), model, config, properties.get(Component.ROUTER)));
         objects.add(service(name, namespace, owner, Component.ROUTER, Component.ROUTER.port(), false));
         // One writer of the kv-index snapshots per pool (ARCHITECTURE: the index service is partitioned by pool).
         objects.add(deployment(pool, owner, Component.CACHE_INDEX, 1, PoolLabels.of(name, Component.CACHE_INDEX),
-                plainContainer(Component.CACHE_INDEX, defaults.image(Component.CACHE_INDEX), properties.get(Component.CACHE_INDEX)),
-                ModelSource.NONE, config));
+                plainContainer(Component.CACHE_INDEX, defaults.image(Component.CACHE_INDEX)),
+                ModelSource.NONE, config, properties.get(Component.CACHE_INDEX)));
         objects.add(service(name, namespace, owner, Component.CACHE_INDEX, Component.CACHE_INDEX.port(), false));
 
         String endpoint = "http://" + Component.ROUTER.objectName(name) + "." + namespace + ".svc:" + Component.ROUTER.port() + "/v1";
@@ -226,10 +226,10 @@ public final class PoolPlanner {
 
     // ------------------------------------------------------------------ objects
 
-    private Container runtimeContainer(InferencePoolSpec spec, ModelSource model, int port, String properties) {
+    private Container runtimeContainer(InferencePoolSpec spec, ModelSource model, int port) {
         RuntimeSpec runtime = spec.getRuntime();
         String image = runtime.getImage() != null ? runtime.getImage() : defaults.image(Component.RUNTIME);
-        ContainerBuilder container = new ContainerBuilder(plainContainer(Component.RUNTIME, image, properties))
+        ContainerBuilder container = new ContainerBuilder(plainContainer(Component.RUNTIME, image))
                 .withPorts(List.of(new io.fabric8.kubernetes.api.model.ContainerPortBuilder()
                         .withName("http").withContainerPort(port).withProtocol("TCP").build()))
                 .withReadinessProbe(probe("/q/health/ready", port))
@@ -243,8 +243,8 @@ public final class PoolPlanner {
         return container.build();
     }
 
-    private Container routerContainer(InferencePoolSpec spec, ModelSource model, String properties) {
-        ContainerBuilder container = new ContainerBuilder(plainContainer(Component.ROUTER, defaults.image(Component.ROUTER), properties));
+    private Container routerContainer(InferencePoolSpec spec, ModelSource model) {
+        ContainerBuilder container = new ContainerBuilder(plainContainer(Component.ROUTER, defaults.image(Component.ROUTER)));
         model.mount().ifPresent(container::addToVolumeMounts);
         if (spec.getTenants() != null && spec.getTenants().getSecretRef() != null) {
             container.addToVolumeMounts(new VolumeMountBuilder().withName("tenants").withMountPath(TENANTS_DIR).withReadOnly(true).build())
@@ -255,7 +255,7 @@ public final class PoolPlanner {
     }
 
     /** A service container: its config mounted where Quarkus reads it, an HTTP port, health probes. */
-    private Container plainContainer(Component component, String image, String properties) {
+    private Container plainContainer(Component component, String image) {
         return new ContainerBuilder()
                 .withName(component.label())
                 .withImage(image)
@@ -265,12 +265,12 @@ public final class PoolPlanner {
                 .withReadinessProbe(probe("/q/health/ready", component.port()))
                 .withLivenessProbe(probe("/q/health/live", component.port()))
                 .withVolumeMounts(new VolumeMountBuilder().withName("config").withMountPath(CONFIG_DIR).withReadOnly(true).build())
-                .withEnv(new EnvVarBuilder().withName("KVMESH_CONFIG_DIGEST").withValue(digest(properties)).build())
                 .build();
     }
 
     private Deployment deployment(InferencePool pool, OwnerReference owner, Component component, int replicas,
-                                  Map<String, String> podLabels, Container container, ModelSource model, ConfigMap config) {
+                                  Map<String, String> podLabels, Container container, ModelSource model, ConfigMap config,
+                                  String properties) {
         String name = pool.getMetadata().getName();
         List<Volume> volumes = new ArrayList<>();
         volumes.add(new VolumeBuilder().withName("config").withNewConfigMap().withName(config.getMetadata().getName())
@@ -286,8 +286,7 @@ public final class PoolPlanner {
             volumes.add(new VolumeBuilder().withName("tenants").withNewSecret().withSecretName(ref.getName())
                     .addNewItem().withKey(ref.getKey()).withPath("tenants.properties").endItem().endSecret().build());
         }
-        String digest = container.getEnv().stream().filter(e -> e.getName().equals("KVMESH_CONFIG_DIGEST"))
-                .map(EnvVar::getValue).findFirst().orElseThrow();
+        String digest = digest(properties);
         return new DeploymentBuilder()
                 .withNewMetadata().withName(component.objectName(name)).withNamespace(pool.getMetadata().getNamespace())
                 .withLabels(PoolLabels.of(name, component)).withOwnerReferences(owner).endMetadata()
