@@ -1,0 +1,100 @@
+package io.kvmesh.runtime.lamps;
+
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.PriorityQueue;
+
+/**
+ * LAMPS' waiting queue: the request with the least predicted memory × time (the area under its KV-memory curve until
+ * it finishes, {@link #area}) goes first, so short, small requests do not queue behind ones that will hold many blocks
+ * for long; a request that has waited longer than {@code starvationNanos} goes first regardless (oldest first), so no
+ * request waits forever. Ties keep arrival order. Not thread-safe: the engine loop owns it.
+ */
+public final class MemoryTimeQueue<T> {
+
+    private static final class Entry<T> {
+        final T item;
+        final double area;
+        final long arrivedNanos;
+        final long order;
+        boolean taken;
+
+        Entry(T item, double area, long arrivedNanos, long order) {
+            this.item = item;
+            this.area = area;
+            this.arrivedNanos = arrivedNanos;
+            this.order = order;
+        }
+    }
+
+    private final long starvationNanos;
+    private final PriorityQueue<Entry<T>> byArea = new PriorityQueue<>(
+            Comparator.<Entry<T>>comparingDouble(e -> e.area).thenComparingLong(e -> e.order));
+    private final ArrayDeque<Entry<T>> byArrival = new ArrayDeque<>();
+    private long added;
+    private int size;
+    private long promoted;
+
+    public MemoryTimeQueue(long starvationNanos) {
+        if (starvationNanos <= 0) {
+            throw new IllegalArgumentException("starvationNanos must be positive");
+        }
+        this.starvationNanos = starvationNanos;
+    }
+
+    /**
+     * Predicted KV byte·seconds of a request that holds {@code contextTokens} now and will generate
+     * {@code predictedOutputTokens} more, one per {@code secondsPerToken}: {@code M · t · Σ_k (C + k)}.
+     */
+    public static double area(long contextTokens, long predictedOutputTokens, double secondsPerToken, double kvBytesPerToken) {
+        double n = Math.max(0, predictedOutputTokens);
+        return kvBytesPerToken * secondsPerToken * (n * contextTokens + n * (n + 1) / 2);
+    }
+
+    public void add(T item, double area, long nowNanos) {
+        Entry<T> entry = new Entry<>(item, area, nowNanos, added++);
+        byArea.add(entry);
+        byArrival.addLast(entry);
+        size++;
+    }
+
+    /** The next request to admit, or null when none waits. */
+    public T poll(long nowNanos) {
+        dropTaken();
+        Entry<T> oldest = byArrival.peekFirst();
+        if (oldest == null) {
+            return null;
+        }
+        Entry<T> next;
+        if (nowNanos - oldest.arrivedNanos >= starvationNanos) {
+            next = oldest;
+            if (byArea.peek() != oldest) {
+                promoted++;
+            }
+        } else {
+            next = byArea.peek();
+        }
+        next.taken = true;
+        size--;
+        dropTaken();
+        return next.item;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Requests that went first because they had waited too long, not because they were smallest. */
+    public long promoted() {
+        return promoted;
+    }
+
+    private void dropTaken() {
+        while (!byArrival.isEmpty() && byArrival.peekFirst().taken) {
+            byArrival.removeFirst();
+        }
+        while (!byArea.isEmpty() && byArea.peek().taken) {
+            byArea.poll();
+        }
+    }
+}
