@@ -16,8 +16,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.kvmesh.operator.crd.v1alpha1.InferencePool;
-import io.kvmesh.operator.plan.PoolPlan;
 import io.kvmesh.operator.plan.PoolPlanner;
 import io.kvmesh.operator.telemetry.TelemetryRegistry;
 import io.vertx.ext.web.Router;
@@ -90,10 +90,9 @@ public class DashboardRoutes {
     }
 
     private PoolView view(InferencePool pool, long now) {
-        String key = pool.getMetadata().getNamespace() + "/" + pool.getMetadata().getName();
+        String key = Cache.metaNamespaceKeyFunc(pool);
         // Every replica follows the pools it shows: a standby (not reconciling) serves live data too.
-        PoolPlan plan = planner.plan(pool);
-        telemetry.watch(key, plan.topics(), plan.endpoint().replaceFirst("/v1$", ""));
+        telemetry.watch(key, planner.topics(pool), planner.routerUrl(pool));
         return PoolView.of(pool, telemetry.telemetry(key), telemetry.problem(key).orElse(null),
                 telemetry.heartbeatTimeoutMillis(), now);
     }

@@ -68,7 +68,7 @@ public final class PoolPlanner {
         InferencePoolSpec spec = pool.getSpec();
         List<String> problems = new ArrayList<>();
         ModelSource model = ModelSource.of(spec.getModel().getSource(), spec.getRuntime().getBackend(), problems);
-        TopicsPlan topics = topics(spec.getKafka(), namespace, name);
+        TopicsPlan topics = topics(pool);
 
         Map<Component, String> properties = new LinkedHashMap<>();
         properties.put(Component.RUNTIME, render(runtimeProperties(spec, model, topics, problems)));
@@ -105,7 +105,7 @@ public final class PoolPlanner {
                 ModelSource.NONE, config, properties.get(Component.CACHE_INDEX)));
         objects.add(service(name, namespace, owner, Component.CACHE_INDEX, Component.CACHE_INDEX.port(), false));
 
-        String endpoint = "http://" + Component.ROUTER.objectName(name) + "." + namespace + ".svc:" + Component.ROUTER.port() + "/v1";
+        String endpoint = routerUrl(pool) + "/v1";
         String tenantsSecret = spec.getTenants() == null || spec.getTenants().getSecretRef() == null
                 ? null : spec.getTenants().getSecretRef().getName();
         return new PoolPlan(objects, topics, endpoint, PoolLabels.runtimeSelector(name), tenantsSecret, List.copyOf(problems));
@@ -113,10 +113,20 @@ public final class PoolPlanner {
 
     // ------------------------------------------------------------------ configuration
 
-    private TopicsPlan topics(KafkaSpec kafka, String namespace, String name) {
+    /** The pool's topics alone (what following its {@code pod-status} needs), without planning its objects. */
+    public TopicsPlan topics(InferencePool pool) {
+        KafkaSpec kafka = pool.getSpec().getKafka();
+        String namespace = pool.getMetadata().getNamespace();
+        String name = pool.getMetadata().getName();
         String prefix = kafka.getTopicPrefix() != null ? kafka.getTopicPrefix() : "kvmesh." + namespace + "." + name;
         return new TopicsPlan(kafka.getBootstrapServers(), prefix, kafka.getPartitions(), kafka.getReplicationFactor(),
                 kafka.getEventRetention());
+    }
+
+    /** Where the pool's routers answer inside the cluster (their Service); the OpenAI endpoint is this + {@code /v1}. */
+    public String routerUrl(InferencePool pool) {
+        return "http://" + Component.ROUTER.objectName(pool.getMetadata().getName()) + "." + pool.getMetadata().getNamespace()
+                + ".svc:" + Component.ROUTER.port();
     }
 
     private static void kafka(Map<String, String> p, TopicsPlan topics) {

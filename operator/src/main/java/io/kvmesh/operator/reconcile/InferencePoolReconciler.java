@@ -12,7 +12,7 @@ import org.jboss.logging.Logger;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -24,7 +24,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.kvmesh.operator.crd.v1alpha1.InferencePool;
-import io.kvmesh.operator.crd.v1alpha1.InferencePoolStatus;
 import io.kvmesh.operator.plan.Component;
 import io.kvmesh.operator.plan.PoolLabels;
 import io.kvmesh.operator.plan.PoolPlan;
@@ -36,6 +35,7 @@ import io.kvmesh.operator.telemetry.TelemetryRegistry;
 import io.kvmesh.prefix.events.PoolTopics;
 import io.kvmesh.streams.PoolTopicsAdmin;
 import io.kvmesh.streams.StreamSettings;
+import io.quarkus.runtime.configuration.DurationConverter;
 
 /**
  * Applies a pool's {@link PoolPlan} and reports its status. The decisions live in {@link PoolPlanner} and
@@ -103,7 +103,7 @@ public class InferencePoolReconciler implements Reconciler<InferencePool>, Clean
         }
         Map<String, Deployment> deployments = context.getSecondaryResources(Deployment.class).stream()
                 .collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d, (a, b) -> a));
-        PoolTelemetry pods = telemetry.watch(key, plan.topics(), plan.endpoint().replaceFirst("/v1$", ""));
+        PoolTelemetry pods = telemetry.watch(key, plan.topics(), planner.routerUrl(pool));
         String name = pool.getMetadata().getName();
         var observation = new PoolStatusEvaluator.Observation(pool.getMetadata().getGeneration(), plan.problems(),
                 kafkaProblem, tenantsProblem,
@@ -124,7 +124,7 @@ public class InferencePoolReconciler implements Reconciler<InferencePool>, Clean
             return null;
         }
         StreamSettings settings = new StreamSettings(topics.bootstrapServers(), new PoolTopics(topics.prefix()),
-                topics.partitions(), parseDuration(topics.eventRetention()), false);
+                topics.partitions(), DurationConverter.parseDuration(topics.eventRetention()), false);
         try {
             short replicas = topics.replicationFactor() == null ? -1 : topics.replicationFactor().shortValue();
             PoolTopicsAdmin.ensureTopics(settings, replicas, Duration.ofSeconds(10));
@@ -167,20 +167,6 @@ public class InferencePoolReconciler implements Reconciler<InferencePool>, Clean
         return Duration.ofSeconds(Math.min(seconds, MAX_BACKOFF.toSeconds()));
     }
 
-    /** {@code 1h}, {@code 30m}, {@code 45s}, {@code 500ms} (the CRD's duration pattern). */
-    static Duration parseDuration(String text) {
-        if (text.endsWith("ms")) {
-            return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2)));
-        }
-        long amount = Long.parseLong(text.substring(0, text.length() - 1));
-        return switch (text.charAt(text.length() - 1)) {
-            case 's' -> Duration.ofSeconds(amount);
-            case 'm' -> Duration.ofMinutes(amount);
-            case 'h' -> Duration.ofHours(amount);
-            default -> throw new IllegalArgumentException("not a duration: " + text);
-        };
-    }
-
     @Override
     public DeleteControl cleanup(InferencePool pool, Context<InferencePool> context) {
         // The pool's objects go with it (owner references); its topics stay: they may be shared or hold history.
@@ -191,8 +177,9 @@ public class InferencePoolReconciler implements Reconciler<InferencePool>, Clean
         return DeleteControl.defaultDelete();
     }
 
+    /** {@code namespace/name}: how the telemetry registry and the dashboard name a pool. */
     static String key(InferencePool pool) {
-        return pool.getMetadata().getNamespace() + "/" + pool.getMetadata().getName();
+        return Cache.metaNamespaceKeyFunc(pool);
     }
 
 }
