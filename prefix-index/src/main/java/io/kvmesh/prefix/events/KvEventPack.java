@@ -232,8 +232,7 @@ final class KvEventPack {
             }
             int size = in.unpackArrayHeader();
             if (size < minimum) {
-                throw malformed(minimum == 1 && field.endsWith("Hashes") ? "must not be empty"
-                        : "expected at least " + minimum + " elements, got " + size);
+                throw malformed("expected at least " + minimum + " elements, got " + size);
             }
             if (size > length) {
                 throw malformed("claims " + size + " elements in " + length + " bytes");
@@ -300,8 +299,12 @@ final class KvEventPack {
             return value;
         }
 
+        /** A non-empty array of block hashes (no event names zero blocks). */
         private long[] hashes() throws IOException {
-            long[] hashes = new long[arrayHeader(1)];
+            long[] hashes = new long[arrayHeader(0)];
+            if (hashes.length == 0) {
+                throw malformed("must not be empty");
+            }
             for (index = 0; index < hashes.length; index++) {
                 hashes[index] = hash();
             }
