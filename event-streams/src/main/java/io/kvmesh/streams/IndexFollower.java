@@ -213,6 +213,10 @@ public final class IndexFollower implements AutoCloseable {
                 case DUPLICATE, STALE_EPOCH -> {
                     return;
                 }
+                case TOO_MANY_PODS -> {
+                    LOG.debugf("pod %s: not indexed, the index already follows %d pods (counted)", batch.podId(), PrefixIndex.MAX_PODS);
+                    return;
+                }
                 case SEQ_GAP -> {
                     LOG.warnf("pod %s: KV event batches missing before seq %d; its earlier blocks were dropped", batch.podId(), batch.seq());
                     changed.add(batch.podId());

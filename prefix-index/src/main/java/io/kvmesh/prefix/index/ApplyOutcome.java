@@ -11,5 +11,10 @@ public enum ApplyOutcome {
     /** The pod restarted: its old blocks were dropped, then the batch applied. */
     NEW_EPOCH,
     /** Batches went missing: the pod's blocks were dropped as untrustworthy, then the batch applied. */
-    SEQ_GAP
+    SEQ_GAP,
+    /**
+     * The first batch of a pod when the index already follows {@link PrefixIndex#MAX_PODS} pods (a flood of made-up
+     * pod ids, since a pool has far fewer): ignored, so the index cannot grow without bound.
+     */
+    TOO_MANY_PODS
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import it.unimi.dsi.fastutil.longs.Long2IntLinkedOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2IntMap;
+import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectOpenHashMap;
 import it.unimi.dsi.fastutil.longs.LongArrayList;
 
@@ -26,9 +27,10 @@ import io.kvmesh.prefix.events.PodIndexSnapshot;
 /**
  * Which pod holds which KV block, on which tier, folded from the pods' {@link KvEventBatch}es.
  *
- * <p>Two maps with primitive keys: block hash → holders (the slot numbers of the pods holding it),
- * used to find the candidates for a request's first block; and per pod, block hash → tier bits, used to follow a
- * candidate along the chain and to retire a pod without scanning every block. Block hashes are chained, so a pod
+ * <p>Two kinds of maps with primitive keys: block hash → holders (the pods' slot numbers with their tier bits, up to
+ * four {@linkplain PackedHolders packed in one long}), which finds a request's candidates at its first block and
+ * follows all of them along the chain with one probe per block; and per pod, block hash → tier bits, which keeps
+ * the pod's storage order (for eviction), its snapshot, and retires it without scanning every block. Block hashes are chained, so a pod
  * that holds block {@code i} of a request holds a prefix whose content equals the request's first {@code i+1}
  * blocks (up to hash collisions, which the runtime guards against by comparing tokens).
  *
@@ -40,11 +42,16 @@ import io.kvmesh.prefix.events.PodIndexSnapshot;
  */
 public final class PrefixIndex {
 
+    /** Pods followed at once; a batch from one more is {@link ApplyOutcome#TOO_MANY_PODS}. */
+    public static final int MAX_PODS = PackedHolders.MAX_SLOT + 1;
+
     private static final int DEVICE = 1;
     private static final int HOST = 2;
 
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
-    private final Long2ObjectOpenHashMap<int[]> holdersByBlock = new Long2ObjectOpenHashMap<>();
+    private final Long2LongOpenHashMap holdersByBlock = new Long2LongOpenHashMap();
+    /** Holders ({@code slot << 2 | tiers}) of the blocks whose packed value is {@link PackedHolders#CROWDED}. */
+    private final Long2ObjectOpenHashMap<int[]> crowdedHolders = new Long2ObjectOpenHashMap<>();
     private final Map<String, Pod> podsById = new HashMap<>();
     private final List<Pod> podsBySlot = new ArrayList<>();
     private final List<Integer> freeSlots = new ArrayList<>();
@@ -91,6 +98,9 @@ public final class PrefixIndex {
             ApplyOutcome outcome;
             if (pod == null) {
                 pod = addPod(batch.podId(), batch.epoch());
+                if (pod == null) {
+                    return ApplyOutcome.TOO_MANY_PODS;
+                }
                 outcome = ApplyOutcome.APPLIED;
             } else if (batch.epoch() < pod.epoch) {
                 return ApplyOutcome.STALE_EPOCH;
@@ -144,26 +154,43 @@ public final class PrefixIndex {
         }
         lock.readLock().lock();
         try {
-            int[] firstHolders = holdersByBlock.get(blockHashes[0]);
-            if (firstHolders == null) {
+            int[] candidates = holders(blockHashes[0]);
+            if (candidates == null) {
                 return List.of();
             }
-            List<PodMatch> matches = new ArrayList<>(firstHolders.length);
-            for (int slot : firstHolders) {
-                Pod pod = podsBySlot.get(slot);
-                int device = 0;
-                int host = 0;
-                for (long hash : blockHashes) {
-                    int tiers = pod.blocks.get(hash);
+            int count = candidates.length;
+            int[] device = new int[count];
+            int[] host = new int[count];
+            boolean[] stopped = new boolean[count];
+            for (int c = 0; c < count; c++) {
+                tally(candidates[c] & 3, c, device, host);
+                candidates[c] >>>= 2;
+            }
+            int following = count;
+            for (int i = 1; i < blockHashes.length && following > 0; i++) {
+                long packed = holdersByBlock.get(blockHashes[i]);
+                if (packed == 0) {
+                    break;
+                }
+                int[] crowded = packed == PackedHolders.CROWDED ? crowdedHolders.get(blockHashes[i]) : null;
+                for (int c = 0; c < count; c++) {
+                    if (stopped[c]) {
+                        continue;
+                    }
+                    int tiers = crowded == null
+                            ? PackedHolders.tiersOf(packed, candidates[c])
+                            : PackedHolders.tiersOf(crowded, candidates[c]);
                     if (tiers == 0) {
-                        break;
-                    } else if ((tiers & DEVICE) != 0) {
-                        device++;
+                        stopped[c] = true;
+                        following--;
                     } else {
-                        host++;
+                        tally(tiers, c, device, host);
                     }
                 }
-                matches.add(new PodMatch(pod.id, device + host, device, host));
+            }
+            List<PodMatch> matches = new ArrayList<>(count);
+            for (int c = 0; c < count; c++) {
+                matches.add(new PodMatch(podsBySlot.get(candidates[c]).id, device[c] + host[c], device[c], host[c]));
             }
             matches.sort(Comparator.comparingInt(PodMatch::matchedBlocks).reversed()
                     .thenComparing(Comparator.comparingInt(PodMatch::deviceBlocks).reversed())
@@ -172,6 +199,24 @@ public final class PrefixIndex {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** A block counts as on device when the pod has it there, whatever else it has. */
+    private static void tally(int tiers, int candidate, int[] device, int[] host) {
+        if ((tiers & DEVICE) != 0) {
+            device[candidate]++;
+        } else {
+            host[candidate]++;
+        }
+    }
+
+    /** The block's holders as {@code slot << 2 | tiers} (a fresh array), or null when nobody holds it. */
+    private int[] holders(long hash) {
+        long packed = holdersByBlock.get(hash);
+        if (packed == 0) {
+            return null;
+        }
+        return packed == PackedHolders.CROWDED ? crowdedHolders.get(hash).clone() : PackedHolders.unpack(packed);
     }
 
     /** Whether the index holds {@code blockHash} for {@code podId} on any tier. */
@@ -223,6 +268,9 @@ public final class PrefixIndex {
             Pod pod = podsById.get(snapshot.podId());
             if (pod == null) {
                 pod = addPod(snapshot.podId(), snapshot.epoch());
+                if (pod == null) {
+                    return;
+                }
             } else {
                 clear(pod);
                 pod.epoch = snapshot.epoch();
@@ -287,7 +335,11 @@ public final class PrefixIndex {
         }
     }
 
+    /** A new pod in a free slot; null when every slot the packed holders can name is taken. */
     private Pod addPod(String podId, long epoch) {
+        if (freeSlots.isEmpty() && podsBySlot.size() >= MAX_PODS) {
+            return null;
+        }
         int slot = freeSlots.isEmpty() ? podsBySlot.size() : freeSlots.removeLast();
         Pod pod = new Pod(podId, slot, epoch);
         // The first batch seen sets the baseline: a consumer may start in the middle of a pod's stream.
@@ -327,8 +379,8 @@ public final class PrefixIndex {
         }
         pod.blocks.put(hash, after);
         count(tier, +1);
+        setHolder(hash, pod.slot, after);
         if (before == 0) {
-            addHolder(hash, pod.slot);
             entries++;
             while (entries > maxEntries) {
                 evictOldestOfLargestPod();
@@ -361,9 +413,9 @@ public final class PrefixIndex {
         }
         int after = before & ~tier;
         count(tier, -1);
+        setHolder(hash, pod.slot, after);
         if (after == 0) {
             pod.blocks.remove(hash);
-            removeHolder(hash, pod.slot);
             entries--;
         } else {
             pod.blocks.put(hash, after);
@@ -379,48 +431,68 @@ public final class PrefixIndex {
             if ((tiers & HOST) != 0) {
                 count(HOST, -1);
             }
-            removeHolder(entry.getLongKey(), pod.slot);
+            setHolder(entry.getLongKey(), pod.slot, 0);
         }
         entries -= pod.blocks.size();
         pod.blocks.clear();
         pod.blocks.trim();
     }
 
-    private void addHolder(long hash, int slot) {
-        int[] holders = holdersByBlock.get(hash);
-        if (holders == null) {
-            holdersByBlock.put(hash, new int[] {slot});
-        } else {
-            int[] more = Arrays.copyOf(holders, holders.length + 1);
-            more[holders.length] = slot;
-            holdersByBlock.put(hash, more);
-        }
-    }
-
-    private void removeHolder(long hash, int slot) {
-        int[] holders = holdersByBlock.get(hash);
-        int at = holders == null ? -1 : indexOf(holders, slot);
-        if (at < 0) {
+    /** Records that the pod in {@code slot} has {@code hash} on {@code tiers}; 0 removes it as a holder. */
+    private void setHolder(long hash, int slot, int tiers) {
+        long packed = holdersByBlock.get(hash);
+        if (packed == PackedHolders.CROWDED) {
+            int[] crowded = withHolder(crowdedHolders.get(hash), slot, tiers);
+            if (crowded.length > PackedHolders.LANES) {
+                crowdedHolders.put(hash, crowded);
+            } else {
+                crowdedHolders.remove(hash);
+                holdersByBlock.put(hash, PackedHolders.pack(crowded));
+            }
             return;
         }
-        if (holders.length == 1) {
+        int lane = PackedHolders.laneOf(packed, slot);
+        if (lane < 0 && tiers == 0) {
+            return;
+        }
+        if (lane < 0) {
+            lane = PackedHolders.freeLane(packed);
+        }
+        if (lane < 0) {
+            holdersByBlock.put(hash, PackedHolders.CROWDED);
+            crowdedHolders.put(hash, withHolder(PackedHolders.unpack(packed), slot, tiers));
+            return;
+        }
+        long updated = PackedHolders.withLane(packed, lane, slot, tiers);
+        if (updated == 0) {
             holdersByBlock.remove(hash);
         } else {
-            int[] fewer = Arrays.copyOf(holders, holders.length - 1);
-            if (at < fewer.length) {
-                fewer[at] = holders[holders.length - 1];
-            }
-            holdersByBlock.put(hash, fewer);
+            holdersByBlock.put(hash, updated);
         }
     }
 
-    private static int indexOf(int[] values, int value) {
-        for (int i = 0; i < values.length; i++) {
-            if (values[i] == value) {
-                return i;
+    /** {@code holders} ({@code slot << 2 | tiers}) with {@code slot} set to {@code tiers}, or removed when 0. */
+    private static int[] withHolder(int[] holders, int slot, int tiers) {
+        for (int i = 0; i < holders.length; i++) {
+            if (holders[i] >>> 2 == slot) {
+                if (tiers != 0) {
+                    int[] updated = holders.clone();
+                    updated[i] = slot << 2 | tiers;
+                    return updated;
+                }
+                int[] fewer = Arrays.copyOf(holders, holders.length - 1);
+                if (i < fewer.length) {
+                    fewer[i] = holders[holders.length - 1];
+                }
+                return fewer;
             }
         }
-        return -1;
+        if (tiers == 0) {
+            return holders;
+        }
+        int[] more = Arrays.copyOf(holders, holders.length + 1);
+        more[holders.length] = slot << 2 | tiers;
+        return more;
     }
 
     private void count(int tier, int delta) {

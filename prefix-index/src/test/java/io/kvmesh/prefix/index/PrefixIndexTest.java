@@ -57,7 +57,8 @@ class PrefixIndexTest {
 
     /**
      * Random stores, removals (either tier), clears and retirements against a plain map-of-maps model: every match —
-     * pods, matched blocks, device/host split, order — equals the model's.
+     * pods, matched blocks, device/host split, order — equals the model's. Nine pods over twelve blocks, so blocks
+     * move between the packed form (up to four holders) and the crowded one, both ways.
      */
     @Test
     void matchesEqualAPlainModelUnderRandomEvents() {
@@ -66,8 +67,8 @@ class PrefixIndexTest {
         java.util.Map<String, java.util.Map<Long, Integer>> model = new java.util.TreeMap<>();
         java.util.Map<String, Long> seqs = new java.util.HashMap<>();
         long[] chain = request(1, 12);
-        for (int step = 0; step < 3000; step++) {
-            String pod = "p" + random.nextInt(5);
+        for (int step = 0; step < 6000; step++) {
+            String pod = "p" + random.nextInt(9);
             int from = random.nextInt(chain.length);
             long[] hashes = slice(chain, from, Math.min(chain.length, from + 1 + random.nextInt(4)));
             Medium medium = random.nextBoolean() ? Medium.DEVICE : Medium.HOST;
@@ -119,7 +120,25 @@ class PrefixIndexTest {
                     .thenComparing(java.util.Comparator.comparingInt(PodMatch::deviceBlocks).reversed())
                     .thenComparing(PodMatch::podId));
             assertThat(subject.match(prompt)).as("step %d", step).isEqualTo(expected);
+            long distinct = model.values().stream().flatMap(held -> held.keySet().stream()).distinct().count();
+            assertThat(subject.stats().distinctBlocks()).as("step %d", step).isEqualTo(distinct);
         }
+    }
+
+    /** Made-up pod ids cannot grow the index without bound: beyond MAX_PODS a new pod's batches are refused. */
+    @Test
+    void aFloodOfPodIdsStopsAtTheMaximumAndARetiredSlotIsFreeAgain() {
+        long[] prompt = request(7, 1);
+        for (int i = 0; i < PrefixIndex.MAX_PODS; i++) {
+            assertThat(send("pod-" + i, stored(prompt, Medium.DEVICE))).isEqualTo(ApplyOutcome.APPLIED);
+        }
+        assertThat(send("one-more", stored(prompt, Medium.DEVICE))).isEqualTo(ApplyOutcome.TOO_MANY_PODS);
+        assertThat(index.pods()).hasSize(PrefixIndex.MAX_PODS).doesNotContain("one-more");
+        assertThat(index.match(prompt)).hasSize(PrefixIndex.MAX_PODS);
+
+        index.retire("pod-0");
+        assertThat(send("one-more", stored(prompt, Medium.HOST))).isEqualTo(ApplyOutcome.APPLIED);
+        assertThat(index.match(prompt)).hasSize(PrefixIndex.MAX_PODS).contains(new PodMatch("one-more", 1, 0, 1));
     }
 
     /** Beyond its bound the index evicts the largest pod's oldest blocks; it never grows past the bound. */
