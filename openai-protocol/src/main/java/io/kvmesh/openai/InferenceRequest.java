@@ -7,9 +7,11 @@ import io.kvmesh.model.chat.ChatMessage;
 /**
  * A validated {@code /v1/completions} or {@code /v1/chat/completions} request, reduced to what serving needs.
  * Exactly one of {@code prompt}, {@code promptTokens} (completions given token ids) and {@code messages} is set.
- * {@code user} is OpenAI's end-user id (the session key for paused tool calls later). {@code topK} 0 means no cut
- * ({@code top_k}, a vLLM extension); {@code stop} holds up to four stop strings. {@code cacheSalt} is vLLM's
- * {@code cache_salt} (requests share cached blocks only with equal salts), empty when none was sent.
+ * {@code user} is OpenAI's end-user id (a pod's session key when no {@code x-kvmesh-session} header is sent).
+ * {@code topK} 0 means no cut ({@code top_k}, a vLLM extension); {@code stop} holds up to four stop strings.
+ * {@code cacheSalt} is vLLM's {@code cache_salt} (requests share cached blocks only with equal salts), empty when
+ * none was sent. {@code toolCall} ({@code kvmesh_tool_call}, a kvmesh extension; null when absent) names the tool this
+ * turn's answer calls: the turn ends with {@code finish_reason: "tool_calls"} and its session pauses on that tool.
  */
 public record InferenceRequest(
         Kind kind,
@@ -26,7 +28,8 @@ public record InferenceRequest(
         Long seed,
         List<String> stop,
         String user,
-        String cacheSalt) {
+        String cacheSalt,
+        String toolCall) {
 
     public enum Kind {
         COMPLETION("/v1/completions"),

@@ -90,8 +90,16 @@ public final class InferenceRequestParser {
         if (cacheSalt != null && (cacheSalt.isEmpty() || cacheSalt.indexOf('\0') >= 0)) {
             throw invalid("'cache_salt' must be a non-empty string without NUL characters.", "cache_salt");
         }
+        // A kvmesh extension: this turn ends in a (simulated) call of the named tool, so its session pauses.
+        String toolCall = text(root, "kvmesh_tool_call", false);
+        if (toolCall != null && (toolCall.isBlank() || toolCall.length() > 256)) {
+            throw invalid("'kvmesh_tool_call' must name a tool: 1 to 256 characters, not all blank.", "kvmesh_tool_call");
+        }
+        if (user != null && user.length() > 512) {
+            throw invalid("'user' must be at most 512 characters.", "user");
+        }
         return new InferenceRequest(kind, model, prompt, promptTokens, messages, maxTokens, stream, includeUsage,
-                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt == null ? "" : cacheSalt);
+                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt == null ? "" : cacheSalt, toolCall);
     }
 
     private JsonNode readJson(byte[] body) {

@@ -9,6 +9,7 @@ import jakarta.enterprise.event.Observes;
 
 import io.kvmesh.runtime.app.RuntimePod;
 import io.kvmesh.runtime.engine.EngineStats;
+import io.kvmesh.runtime.engine.PauseStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -40,6 +41,44 @@ public class MetricsRoute {
         counter("vllm:generation_tokens", "Tokens generated.", s -> s.generatedTokens());
         counter("vllm:request_success", "Requests finished.", s -> s.finishedRequests());
         counter("vllm:num_preemptions", "Sequences preempted because KV blocks ran out.", s -> s.preemptions());
+        gauge("kvmesh_host_kv_cache_usage_perc", "Host-tier (swap) KV usage: 1 means 100 percent.",
+                s -> s.hostTotalBlocks() == 0 ? 0 : (double) s.hostUsedBlocks() / s.hostTotalBlocks());
+        counter("kvmesh_host_prefix_cache_hits", "Prompt tokens copied back from the host tier instead of recomputed.",
+                s -> s.hostHitTokens());
+        pauseGauge("kvmesh_lamps_paused_sessions", "Sessions paused on a tool call, waiting for their next turn.", PauseStats::paused);
+        CounterWithCallback.builder().name("kvmesh_lamps_pause_decisions")
+                .help("Pause decisions by choice (keep, swap, discard) under the pod's LAMPS policy.")
+                .labelNames("model_name", "choice", "policy")
+                .callback(callback -> {
+                    PauseStats p = pod.engine().pauseStats();
+                    String policy = pod.engine().decisions().policy().configName();
+                    callback.call(p.kept(), pod.modelId(), "keep", policy);
+                    callback.call(p.swapped(), pod.modelId(), "swap", policy);
+                    callback.call(p.discarded(), pod.modelId(), "discard", policy);
+                })
+                .register(registry);
+        pauseCounter("kvmesh_lamps_host_full_fallbacks", "Swaps that became discards because the host tier was full.",
+                PauseStats::hostFullFallbacks);
+        CounterWithCallback.builder().name("kvmesh_lamps_swapped_bytes")
+                .help("KV bytes copied between the device and the host tier, by direction.")
+                .labelNames("model_name", "direction")
+                .callback(callback -> {
+                    PauseStats p = pod.engine().pauseStats();
+                    callback.call(p.blocksSwappedOut() * pod.kvBytesPerBlock(), pod.modelId(), "out");
+                    callback.call(p.blocksSwappedIn() * pod.kvBytesPerBlock(), pod.modelId(), "in");
+                })
+                .register(registry);
+        pauseCounter("kvmesh_lamps_recomputed_tokens", "Context tokens of resumed sessions that had to be recomputed.",
+                PauseStats::recomputedTokens);
+        pauseCounter("kvmesh_lamps_resumed", "Paused sessions whose next turn arrived.", PauseStats::resumed);
+        pauseCounter("kvmesh_lamps_expired", "Paused sessions released after the pause timeout.", PauseStats::expired);
+        pauseCounter("kvmesh_lamps_call_prediction_abs_error_seconds",
+                "Sum over resumed sessions of |predicted - actual| call duration (divide by kvmesh_lamps_resumed_total).",
+                PauseStats::predictionAbsErrorSecondsSum);
+        pauseGauge("kvmesh_lamps_forward_seconds_per_token", "Profiled forward cost per token (refined online).",
+                PauseStats::forwardSecondsPerToken);
+        pauseGauge("kvmesh_lamps_swap_seconds_per_token", "Profiled host-tier copy cost per token (refined online).",
+                PauseStats::swapSecondsPerToken);
         router.get("/metrics").handler(ctx -> ctx.response()
                 .putHeader("content-type", PrometheusTextFormatWriter.CONTENT_TYPE)
                 .end(scrape()));
@@ -53,6 +92,18 @@ public class MetricsRoute {
             throw new UncheckedIOException(e);
         }
         return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private void pauseGauge(String name, String help, java.util.function.ToDoubleFunction<PauseStats> value) {
+        GaugeWithCallback.builder().name(name).help(help).labelNames("model_name")
+                .callback(callback -> callback.call(value.applyAsDouble(pod.engine().pauseStats()), pod.modelId()))
+                .register(registry);
+    }
+
+    private void pauseCounter(String name, String help, java.util.function.ToDoubleFunction<PauseStats> value) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("model_name")
+                .callback(callback -> callback.call(value.applyAsDouble(pod.engine().pauseStats()), pod.modelId()))
+                .register(registry);
     }
 
     private void gauge(String name, String help, java.util.function.ToDoubleFunction<EngineStats> value) {

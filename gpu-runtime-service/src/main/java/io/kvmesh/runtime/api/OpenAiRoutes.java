@@ -92,12 +92,27 @@ public class OpenAiRoutes {
         output.begin();
         SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), request.seed());
         output.handle = pod.engine().submit(new GenerationRequest(id, prompt, request.maxTokens(), sampling, output,
-                request.cacheSalt()));
+                request.cacheSalt(), session(ctx, request), request.toolCall()));
         if (output.done || output.gone) {
             // Finished (a stop string) or abandoned before the handle was known: stop generating.
             output.handle.cancel();
         }
     }
+
+    /**
+     * The request's session: the {@code x-kvmesh-session} header, else OpenAI's {@code user} field, else none. A turn
+     * ending in a tool call pauses under it, and the session's next turn resumes from the KV kept for it. Sessions
+     * are per pod and per cache salt (a tenant cannot resume another's session: its prompt hashes differently).
+     */
+    private static String session(RoutingContext ctx, InferenceRequest request) {
+        String header = ctx.request().getHeader(SESSION_HEADER);
+        if (header != null && !header.isBlank()) {
+            return request.cacheSalt() + "\u0000" + header.strip();
+        }
+        return request.user() == null || request.user().isBlank() ? null : request.cacheSalt() + "\u0000" + request.user();
+    }
+
+    public static final String SESSION_HEADER = "x-kvmesh-session";
 
     /**
      * Streams or collects one request's text into its HTTP response, on the engine thread. With stop strings, the last

@@ -33,6 +33,12 @@ import io.kvmesh.runtime.model.LlamaModel;
 import io.quarkus.runtime.Quarkus;
 import io.kvmesh.runtime.engine.EngineStats;
 import io.kvmesh.runtime.engine.Scheduler;
+import io.kvmesh.runtime.engine.WaitingQueue;
+import io.kvmesh.runtime.lamps.CallDurationPredictor;
+import io.kvmesh.runtime.lamps.CostProfile;
+import io.kvmesh.runtime.lamps.ForwardCostModel;
+import io.kvmesh.runtime.lamps.PauseDecisions;
+import io.kvmesh.runtime.lamps.PausePolicy;
 import io.kvmesh.runtime.kv.BlockPool;
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventRecorder;
@@ -67,6 +73,8 @@ public class RuntimePod {
     private PromptFormat promptFormat = PromptFormat.withFallbackChat(new ByteTokenizer(), "the sim backend has no model file");
     private String modelId;
     private int kvBlocks;
+    private int hostBlocks;
+    private long kvBytesPerToken;
     private volatile boolean ready;
     private long lastGenerated;
     private long lastFinished;
@@ -94,11 +102,25 @@ public class RuntimePod {
         LOG.infof("chat template: %s", promptFormat.chatTemplate().description());
         podId = settings.podId().orElseGet(() -> hostName() + "-" + httpPort);
         address = settings.advertisedAddress().orElse("127.0.0.1:" + httpPort);
-        recorder = new KvEventRecorder(podId, epoch, settings.blockSize(), Medium.DEVICE);
+        recorder = new KvEventRecorder(podId, epoch, settings.blockSize());
         BlockHasher hasher = new BlockHasher(modelId, settings.cacheSalt().orElse(""), settings.blockSize());
-        KvCacheManager kv = new KvCacheManager(new BlockPool(kvBlocks, settings.blockSize(), recorder), hasher);
-        engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning()),
-                backend, maxContext);
+        KvCacheManager kv = new KvCacheManager(new BlockPool(kvBlocks, settings.blockSize(), recorder),
+                hostBlocks == 0 ? null : new BlockPool(hostBlocks, settings.blockSize(), recorder, Medium.HOST), hasher);
+        PauseDecisions decisions;
+        try {
+            decisions = pauseDecisions();
+        } catch (IllegalArgumentException e) {
+            LOG.errorf("cannot start the runtime pod: %s", e.getMessage());
+            Quarkus.asyncExit(1);
+            return;
+        }
+        RuntimeSettings.Lamps lamps = settings.lamps();
+        WaitingQueue waiting = decisions.policy().ordersByMemoryTime()
+                ? WaitingQueue.memoryTimeOrder(sequence -> decisions.area(sequence.tokenCount(), sequence.remainingTokens(),
+                        sequence.toolCall()), lamps.starvation().toNanos())
+                : WaitingQueue.arrivalOrder();
+        engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning(), waiting),
+                backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart();
         engine.start();
 
         RuntimeSettings.Kafka kafka = settings.kafka();
@@ -112,9 +134,19 @@ public class RuntimePod {
         timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("kvmesh-publisher").daemon().factory());
         timers.scheduleWithFixedDelay(this::publishEvents, kafka.eventInterval().toMillis(), kafka.eventInterval().toMillis(), TimeUnit.MILLISECONDS);
         timers.scheduleAtFixedRate(this::publishStatus, kafka.statusInterval().toMillis(), kafka.statusInterval().toMillis(), TimeUnit.MILLISECONDS);
-        LOG.infof("pod %s (epoch %d) serves %s at %s: %d KV blocks of %d tokens, backend %s, Kafka %s, topics %s.*",
-                podId, epoch, modelId, address, kvBlocks, settings.blockSize(), settings.backend(),
+        LOG.infof("pod %s (epoch %d) serves %s at %s: %d KV blocks of %d tokens (+%d in the host tier), backend %s, Kafka %s, topics %s.*",
+                podId, epoch, modelId, address, kvBlocks, settings.blockSize(), hostBlocks, settings.backend(),
                 kafka.bootstrapServers(), kafka.topicPrefix());
+    }
+
+    /** The LAMPS policy with its starting costs (the engine profiles the backend at start and refines them). */
+    private PauseDecisions pauseDecisions() {
+        RuntimeSettings.Lamps lamps = settings.lamps();
+        java.util.Map<String, Double> durations = new java.util.HashMap<>();
+        lamps.toolApiDurations().forEach((tool, duration) -> durations.put(tool, duration.toNanos() / 1e9));
+        return new PauseDecisions(PausePolicy.parse(lamps.policy()), kvBytesPerToken,
+                new CostProfile(512, 32, new ForwardCostModel(0, 2e-4, 1e-2), 4e-5),
+                new CallDurationPredictor(lamps.history(), lamps.defaultApiDuration().toNanos() / 1e9, durations));
     }
 
     /** The configured backend, loading the model file for {@code cpu}. */
@@ -123,9 +155,12 @@ public class RuntimePod {
             case "sim" -> {
                 modelId = settings.modelId().orElse("kvmesh-sim");
                 kvBlocks = settings.kvBlocks().orElse(4096);
+                hostBlocks = settings.hostBlocks().orElse(8192);
                 RuntimeSettings.Sim sim = settings.sim();
+                kvBytesPerToken = sim.kvBytesPerToken();
                 return new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
-                        Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000)));
+                        Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000),
+                        Duration.ofNanos(sim.swapMicrosPerToken() * 1000)), settings.blockSize());
             }
             case "auto", "cpu" -> {
                 if (settings.backend().equals("auto")) {
@@ -145,7 +180,9 @@ public class RuntimePod {
                 // float32 K and V for every layer: what one block costs on this model.
                 long bytesPerBlock = 2L * Float.BYTES * settings.blockSize() * model.config().layers() * model.config().kvDim();
                 kvBlocks = settings.kvBlocks().orElse((int) Math.max(1, Math.min(4096, settings.kvCacheMib() * (1L << 20) / bytesPerBlock)));
-                return new CpuBackend(model, kvBlocks, settings.blockSize());
+                hostBlocks = settings.hostBlocks().orElse((int) Math.min(16384, settings.hostSwapMib() * (1L << 20) / bytesPerBlock));
+                kvBytesPerToken = bytesPerBlock / settings.blockSize();
+                return new CpuBackend(model, kvBlocks, hostBlocks, settings.blockSize());
             }
             default -> throw new IllegalArgumentException("kvmesh.backend=" + settings.backend()
                     + " is not available; use sim, cpu or auto (cuda comes with the CUDA issue)");
@@ -202,6 +239,11 @@ public class RuntimePod {
         return podId;
     }
 
+    /** KV bytes one block holds (the waste model's M times the block size). */
+    public long kvBytesPerBlock() {
+        return kvBytesPerToken * settings.blockSize();
+    }
+
     public long maxBodyBytes() {
         return settings.maxBodyBytes();
     }
@@ -233,8 +275,8 @@ public class RuntimePod {
             lastFinished = stats.finishedRequests();
             lastStatusNanos = now;
             publisher.publish(new PodStatus(podId, epoch, address, modelId, settings.blockSize(), ready,
-                    stats.running(), stats.waiting(), 0, new BlockUsage(stats.usedBlocks(), stats.totalBlocks()),
-                    new BlockUsage(0, 0), stats.prefixHitRate(), tokensPerSecond, requestsPerSecond, System.currentTimeMillis()));
+                    stats.running(), stats.waiting(), stats.paused(), new BlockUsage(stats.usedBlocks(), stats.totalBlocks()),
+                    new BlockUsage(stats.hostUsedBlocks(), stats.hostTotalBlocks()), stats.prefixHitRate(), tokensPerSecond, requestsPerSecond, System.currentTimeMillis()));
         } catch (RuntimeException e) {
             LOG.warnf("publishing pod status failed: %s", e.getMessage());
         }

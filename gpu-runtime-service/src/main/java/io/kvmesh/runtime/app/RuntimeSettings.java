@@ -1,6 +1,7 @@
 package io.kvmesh.runtime.app;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 
 import io.kvmesh.streams.KafkaConfig;
@@ -41,6 +42,16 @@ public interface RuntimeSettings {
     @WithDefault("256")
     int kvCacheMib();
 
+    /**
+     * Blocks of the host tier that swapped-out KV of paused sessions goes to; default: what {@code host-swap-mib}
+     * holds (sim: 8192). 0 means no host tier (a swap then falls back to discard).
+     */
+    Optional<Integer> hostBlocks();
+
+    /** Memory of the host tier when {@code host-blocks} is not set, in MiB (the CRD's {@code hostSwapSize}). */
+    @WithDefault("256")
+    int hostSwapMib();
+
     /** Longest prompt plus completion accepted, in tokens (also capped by the KV pool). */
     @WithDefault("8192")
     int maxContextTokens();
@@ -50,6 +61,8 @@ public interface RuntimeSettings {
     long maxBodyBytes();
 
     Scheduling scheduler();
+
+    Lamps lamps();
 
     Sim sim();
 
@@ -65,6 +78,31 @@ public interface RuntimeSettings {
         int maxRunning();
     }
 
+    interface Lamps {
+        /** What a paused session's KV becomes: keep, discard, swap, infercept or lamps. */
+        @WithDefault("lamps")
+        String policy();
+
+        /** Predicted duration of a call to a tool with no history and no entry in {@code tool-api-durations}. */
+        @WithDefault("1s")
+        Duration defaultApiDuration();
+
+        /** Predicted duration per tool name until the tool's own observed calls take over. */
+        Map<String, Duration> toolApiDurations();
+
+        /** Observed calls per tool the prediction (their median) is taken over. */
+        @WithDefault("32")
+        int history();
+
+        /** How long a paused session's KV is held for its next turn. */
+        @WithDefault("5m")
+        Duration pauseTimeout();
+
+        /** Under {@code lamps}, a request waiting longer than this is admitted first whatever its size. */
+        @WithDefault("10s")
+        Duration starvation();
+    }
+
     interface Sim {
         /** Cost of one uncached prompt token, in microseconds. */
         @WithDefault("200")
@@ -77,6 +115,14 @@ public interface RuntimeSettings {
         /** Extra cost per decoding sequence in an iteration, in microseconds. */
         @WithDefault("100")
         long decodeMicrosPerSequence();
+
+        /** Cost of copying one token's KV between the device and the host tier, in microseconds (InferCept: ~40). */
+        @WithDefault("40")
+        long swapMicrosPerToken();
+
+        /** KV bytes per token the sim pretends to hold, for the waste model (Llama-3-8B in fp16: 131072). */
+        @WithDefault("131072")
+        long kvBytesPerToken();
     }
 
     interface Kafka extends KafkaConfig {

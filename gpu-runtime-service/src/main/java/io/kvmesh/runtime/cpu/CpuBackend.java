@@ -26,6 +26,7 @@ public final class CpuBackend implements ForwardBackend {
     private final LlamaModel model;
     private final LlamaForward forward;
     private final KvStore store;
+    private final KvStore hostStore;
     private final int blockSize;
     /** Tokens per forward call at most: bounds the activation memory of one call. */
     static final int MAX_BATCH = 64;
@@ -33,10 +34,43 @@ public final class CpuBackend implements ForwardBackend {
     private final Map<SequenceState, Integer> nextTokens = new IdentityHashMap<>();
 
     public CpuBackend(LlamaModel model, int blocks, int blockSize) {
+        this(model, blocks, 0, blockSize);
+    }
+
+    /**
+     * @param hostBlocks blocks of the host tier (swapped-out KV, kept in a second store: on {@code cpu} both tiers
+     *                   are host memory, and a swap is a real copy between them)
+     */
+    public CpuBackend(LlamaModel model, int blocks, int hostBlocks, int blockSize) {
         this.model = model;
         this.forward = new LlamaForward(model);
         this.blockSize = blockSize;
         this.store = new KvStore(model.config().layers(), Math.multiplyExact(blocks, blockSize), model.config().kvDim());
+        this.hostStore = hostBlocks == 0 ? null
+                : new KvStore(model.config().layers(), Math.multiplyExact(hostBlocks, blockSize), model.config().kvDim());
+    }
+
+    @Override
+    public void copyToHost(int[] deviceBlocks, int[] hostBlocks) {
+        copy(store, deviceBlocks, hostStore(), hostBlocks);
+    }
+
+    @Override
+    public void copyToDevice(int[] hostBlocks, int[] deviceBlocks) {
+        copy(hostStore(), hostBlocks, store, deviceBlocks);
+    }
+
+    private KvStore hostStore() {
+        if (hostStore == null) {
+            throw new UnsupportedOperationException("this cpu backend was built without host blocks");
+        }
+        return hostStore;
+    }
+
+    private void copy(KvStore from, int[] fromBlocks, KvStore to, int[] toBlocks) {
+        for (int i = 0; i < fromBlocks.length; i++) {
+            from.copySlots(fromBlocks[i] * blockSize, to, toBlocks[i] * blockSize, blockSize);
+        }
     }
 
     public KvStore store() {

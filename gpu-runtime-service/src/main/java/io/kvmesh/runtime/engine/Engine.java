@@ -1,17 +1,35 @@
 package io.kvmesh.runtime.engine;
 
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
 import io.kvmesh.runtime.kv.KvCacheManager;
+import io.kvmesh.runtime.lamps.CallDurationPredictor;
+import io.kvmesh.runtime.lamps.CostProfile;
+import io.kvmesh.runtime.lamps.ForwardCostModel;
+import io.kvmesh.runtime.lamps.PauseChoice;
+import io.kvmesh.runtime.lamps.PauseDecisions;
+import io.kvmesh.runtime.lamps.PausePolicy;
 
 /**
  * The serving loop: one thread that admits requests, asks the {@link Scheduler} for each iteration's work, runs it on
  * the {@link ForwardBackend}, samples, streams tokens to each request's sink and retires finished requests. Requests
  * arrive from any thread through {@link #submit}; everything else happens on the loop thread.
+ *
+ * <p>Pauses (LAMPS): a request of a session whose turn ends in a tool call finishes with
+ * {@link FinishReason#TOOL_CALLS}, and its KV is kept (device blocks pinned), swapped (copied to the host tier and
+ * pinned there) or discarded, as {@link PauseDecisions} says. The session's next turn is admitted like any request:
+ * the prefix cache finds the kept blocks, the host tier the swapped ones (copied back before the forward pass), and
+ * what is gone is recomputed; its pins are dropped once it is admitted, or when the pause times out. A turn of an
+ * unknown or expired session is simply a fresh request. Every iteration's forward time and every copy's time feed
+ * the {@link CostProfile} the decisions use.
  */
 public final class Engine implements AutoCloseable {
 
@@ -21,6 +39,20 @@ public final class Engine implements AutoCloseable {
     private final Scheduler scheduler;
     private final ForwardBackend backend;
     private final int maxContextTokens;
+    private final PauseDecisions decisions;
+    private final long pauseTimeoutNanos;
+    /** Paused sessions in pause order (so the oldest expires first); the loop thread's. */
+    private final Map<String, PausedSession> paused = new LinkedHashMap<>();
+    private volatile PauseStats pauseStats = PauseStats.NONE;
+    private volatile boolean profileAtStart;
+    private final long[] choices = new long[PauseChoice.values().length];
+    private long hostFullFallbacks;
+    private long blocksSwappedOut;
+    private long blocksSwappedIn;
+    private long recomputedTokens;
+    private long resumed;
+    private long expired;
+    private double predictionError;
     private final LinkedBlockingQueue<SequenceState> submissions = new LinkedBlockingQueue<>();
     private final Thread loop;
     private volatile boolean running = true;
@@ -29,17 +61,49 @@ public final class Engine implements AutoCloseable {
     private long generatedTokens;
     private long finished;
 
+    /** An engine whose pauses follow the {@code lamps} policy with default costs (tests and tools). */
     public Engine(KvCacheManager kv, Scheduler scheduler, ForwardBackend backend, int maxContextTokens) {
+        this(kv, scheduler, backend, maxContextTokens, defaultDecisions(), Duration.ofMinutes(5));
+    }
+
+    /**
+     * @param decisions    what to do with a pausing request's KV (and the costs and predictions it learns)
+     * @param pauseTimeout how long a paused session's KV is held for its next turn
+     */
+    public Engine(KvCacheManager kv, Scheduler scheduler, ForwardBackend backend, int maxContextTokens,
+                  PauseDecisions decisions, Duration pauseTimeout) {
         this.kv = kv;
         this.scheduler = scheduler;
         this.backend = backend;
         this.maxContextTokens = Math.min(maxContextTokens, kv.pool().totalBlocks() * kv.pool().blockSize());
+        this.decisions = decisions;
+        this.pauseTimeoutNanos = pauseTimeout.toNanos();
         this.stats = snapshot();
         this.loop = Thread.ofPlatform().name("kvmesh-engine").unstarted(this::run);
     }
 
+    private static PauseDecisions defaultDecisions() {
+        return new PauseDecisions(PausePolicy.LAMPS, 1, new CostProfile(256, 32, new ForwardCostModel(0, 1e-4, 1e-2), 4e-5),
+                new CallDurationPredictor(32, 1, Map.of()));
+    }
+
     public void start() {
         loop.start();
+    }
+
+    /** Measures the backend on scratch blocks before serving (see {@link #profile}); call before {@link #start}. */
+    public Engine profilingAtStart() {
+        profileAtStart = true;
+        return this;
+    }
+
+    /** Where the pause decisions stand (policy, learned costs and call durations). */
+    public PauseDecisions decisions() {
+        return decisions;
+    }
+
+    public PauseStats pauseStats() {
+        return pauseStats;
     }
 
     /** Longest prompt plus completion the engine accepts: the configured context, capped by the KV pool's size. */
@@ -90,6 +154,13 @@ public final class Engine implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            if (profileAtStart) {
+                profile();
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("profiling the backend at start failed (%s); the default costs stand until traffic refines them", e.toString());
+        }
         while (running) {
             try {
                 iterate();
@@ -114,13 +185,23 @@ public final class Engine implements AutoCloseable {
         for (SequenceState cancelled : scheduler.removeCancelled()) {
             complete(cancelled, FinishReason.ABORT);
         }
+        expirePauses(System.nanoTime());
         List<ScheduledChunk> chunks = scheduler.schedule();
+        swapIn(kv.takeSwapIns());
         stats = snapshot();
         if (chunks.isEmpty()) {
             return;
         }
+        int iterationTokens = 0;
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();
+            iterationTokens += chunk.tokens();
+            if (sequence.resumes != null) {
+                // Admitted: the pinned blocks are referenced by the sequence itself now (or recomputed).
+                recomputedTokens += Math.max(0, sequence.resumes.contextTokens() - sequence.kv.cachedPromptTokens());
+                release(sequence.resumes);
+                sequence.resumes = null;
+            }
             if (!sequence.started) {
                 sequence.started = true;
                 try {
@@ -130,9 +211,15 @@ public final class Engine implements AutoCloseable {
                 }
             }
         }
+        long forwardStart = System.nanoTime();
         backend.forward(chunks);
+        decisions.costs().observeIteration(iterationTokens, (System.nanoTime() - forwardStart) / 1e9);
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();
+            if (sequence.kv == null) {
+                // Preempted by an earlier sequence of this iteration that needed a block: it recomputes later.
+                continue;
+            }
             kv.markComputed(sequence.kv, sequence.kv.computedTokens() + chunk.tokens());
             if (sequence.kv.computedTokens() < sequence.kv.tokenCount()) {
                 continue;
@@ -155,8 +242,143 @@ public final class Engine implements AutoCloseable {
 
     private void admit(SequenceState sequence) {
         promptTokens += sequence.promptLength();
+        String session = sequence.request.session();
+        PausedSession pause = session == null ? null : paused.remove(session);
+        if (pause != null) {
+            double seconds = (System.nanoTime() - pause.pausedAtNanos()) / 1e9;
+            decisions.resumed(pause.tool(), seconds);
+            predictionError += Math.abs(seconds - pause.predictedSeconds());
+            resumed++;
+            sequence.resumes = pause;
+        }
         scheduler.add(sequence);
     }
+
+    /**
+     * Decides and applies what a pausing sequence's KV becomes, before the scheduler releases its blocks: pinned on
+     * the device, copied to the host tier and pinned there, or left to the prefix cache's LRU.
+     */
+    private void pause(SequenceState sequence) {
+        String session = sequence.request.session();
+        String tool = sequence.toolCall();
+        int context = sequence.tokenCount();
+        int fullBlocks = sequence.kv.computedTokens() / kv.pool().blockSize();
+        boolean hostHasRoom = kv.host() != null && kv.host().freeBlocks() >= fullBlocks;
+        PauseDecisions.Decision decision = decisions.decide(context, scheduler.runningTokens(sequence), tool, hostHasRoom);
+        PauseChoice choice = decision.choice();
+        int[] pinned = null;
+        int[] hostPinned = null;
+        if (choice == PauseChoice.KEEP) {
+            pinned = kv.pin(sequence.kv);
+        } else if (choice == PauseChoice.SWAP) {
+            KvCacheManager.SwapOut out = kv.swapOut(sequence.kv);
+            if (out == null) {
+                choice = PauseChoice.DISCARD;
+                hostFullFallbacks++;
+            } else {
+                long start = System.nanoTime();
+                backend.copyToHost(out.copies().from(), out.copies().to());
+                decisions.costs().observeSwap((long) out.copies().blocks() * kv.pool().blockSize(), (System.nanoTime() - start) / 1e9);
+                blocksSwappedOut += out.copies().blocks();
+                hostPinned = out.hostBlocks();
+            }
+        }
+        if (decision.hostFull()) {
+            hostFullFallbacks++;
+        }
+        choices[choice.ordinal()]++;
+        PausedSession previous = paused.put(session, new PausedSession(session, tool, choice, System.nanoTime(),
+                decision.predictedSeconds(), context, pinned, hostPinned));
+        if (previous != null) {
+            release(previous);
+        }
+        LOG.debugf("pause %s on %s: %s (context %d tokens, call predicted %.3f s; waste keep %.3g, discard %.3g, swap %.3g B*s)",
+                session, tool, choice, context, decision.predictedSeconds(), decision.wastes().keep(),
+                decision.wastes().discard(), decision.wastes().swap());
+    }
+
+    /** Runs the host → device copies admissions planned, timing them for the cost profile. */
+    private void swapIn(KvCacheManager.BlockCopies copies) {
+        if (copies.blocks() == 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        backend.copyToDevice(copies.from(), copies.to());
+        decisions.costs().observeSwap((long) copies.blocks() * kv.pool().blockSize(), (System.nanoTime() - start) / 1e9);
+        blocksSwappedIn += copies.blocks();
+    }
+
+    private void release(PausedSession pause) {
+        if (pause.deviceBlocks() != null) {
+            kv.unpin(pause.deviceBlocks());
+        }
+        if (pause.hostBlocks() != null) {
+            kv.unpinHost(pause.hostBlocks());
+        }
+    }
+
+    /** Drops pauses older than the timeout: their sessions never came back. */
+    private void expirePauses(long now) {
+        for (Iterator<PausedSession> it = paused.values().iterator(); it.hasNext(); ) {
+            PausedSession pause = it.next();
+            if (now - pause.pausedAtNanos() < pauseTimeoutNanos) {
+                return;
+            }
+            it.remove();
+            release(pause);
+            expired++;
+            LOG.debugf("pause %s on %s expired; its KV was released", pause.session(), pause.tool());
+        }
+    }
+
+    /**
+     * Measures the backend before serving: iterations of a few sizes on scratch blocks (and a copy each way when there
+     * is a host tier), fitted into the cost profile the pause decisions start from. Traffic refines it online.
+     */
+    private void profile() {
+        int blockSize = kv.pool().blockSize();
+        for (int tokens : new int[] {1, 1, 8, 32, 96}) {
+            if (tokens > kv.pool().freeBlocks() * blockSize) {
+                break;
+            }
+            int[] ids = new int[tokens];
+            for (int i = 0; i < tokens; i++) {
+                ids[i] = 1 + i % 64;
+            }
+            SequenceState scratch = new SequenceState(new GenerationRequest("profile", ids, 1, PROFILE_SINK));
+            scratch.kv = kv.scratch(ids);
+            long start = System.nanoTime();
+            backend.forward(List.of(new ScheduledChunk(scratch, tokens, true)));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            backend.sampleNext(scratch);
+            kv.release(scratch.kv);
+            decisions.costs().observeIteration(tokens, seconds);
+        }
+        decisions.costs().refit();
+        if (kv.host() != null && kv.host().freeBlocks() >= 4 && kv.pool().freeBlocks() >= 4) {
+            int[] device = kv.pool().allocate(4);
+            int[] host = kv.host().allocate(4);
+            long start = System.nanoTime();
+            backend.copyToHost(device, host);
+            backend.copyToDevice(host, device);
+            decisions.costs().observeSwap(8L * blockSize, (System.nanoTime() - start) / 1e9);
+            kv.pool().free(device);
+            kv.host().free(host);
+        }
+        ForwardCostModel model = decisions.costs().forward();
+        LOG.infof("profiled: forward %.3g s/token^2 + %.3g s/token + %.3g s per iteration, swap %.3g s/token; pause policy %s",
+                model.a(), model.b(), model.c(), decisions.costs().swapSecondsPerToken(), decisions.policy().configName());
+    }
+
+    private static final TokenSink PROFILE_SINK = new TokenSink() {
+        @Override
+        public void onToken(int tokenId) {
+        }
+
+        @Override
+        public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
+        }
+    };
 
     /** Hands a token to the request's sink; a failing sink ends that request, never the loop. */
     private boolean deliver(SequenceState sequence, int token) {
@@ -170,6 +392,17 @@ public final class Engine implements AutoCloseable {
     }
 
     private void complete(SequenceState sequence, FinishReason reason) {
+        if (reason != FinishReason.ABORT && sequence.toolCall() != null) {
+            if (sequence.request.session() != null && sequence.kv != null) {
+                pause(sequence);
+            }
+            reason = FinishReason.TOOL_CALLS;
+        }
+        if (sequence.resumes != null) {
+            // Cancelled before it was admitted: its pause's pins go now.
+            release(sequence.resumes);
+            sequence.resumes = null;
+        }
         scheduler.finish(sequence);
         finished++;
         // Whoever learns of the finish (a client, a test) sees the blocks already released.
@@ -183,8 +416,15 @@ public final class Engine implements AutoCloseable {
     }
 
     private EngineStats snapshot() {
+        ForwardCostModel model = decisions.costs().forward();
+        pauseStats = new PauseStats(paused.size(), choices[PauseChoice.KEEP.ordinal()], choices[PauseChoice.SWAP.ordinal()],
+                choices[PauseChoice.DISCARD.ordinal()], hostFullFallbacks, blocksSwappedOut, blocksSwappedIn,
+                recomputedTokens, resumed, expired, predictionError, model.b(), model.c(),
+                decisions.costs().swapSecondsPerToken());
         return new EngineStats(scheduler.runningCount(), scheduler.waitingCount() + submissions.size(),
                 kv.pool().usedBlocks(), kv.pool().totalBlocks(), kv.queryTokens(), kv.hitTokens(), promptTokens,
-                generatedTokens, finished, scheduler.preemptions());
+                generatedTokens, finished, scheduler.preemptions(), paused.size(),
+                kv.host() == null ? 0 : kv.host().usedBlocks(), kv.host() == null ? 0 : kv.host().totalBlocks(),
+                kv.hostHitTokens());
     }
 }

@@ -1,6 +1,9 @@
 package io.kvmesh.runtime.engine;
 
-/** A consistent view of the engine for metrics and the pod status. Counters are totals since start. */
+/**
+ * A consistent view of the engine for metrics and the pod status. Counters are totals since start. {@code paused}
+ * sessions wait for their next turn; host blocks are the swap tier's (referenced by paused sessions).
+ */
 public record EngineStats(
         int running,
         int waiting,
@@ -11,7 +14,11 @@ public record EngineStats(
         long promptTokens,
         long generatedTokens,
         long finishedRequests,
-        long preemptions) {
+        long preemptions,
+        int paused,
+        int hostUsedBlocks,
+        int hostTotalBlocks,
+        long hostHitTokens) {
 
     public double kvUsage() {
         return totalBlocks == 0 ? 0 : (double) usedBlocks / totalBlocks;

@@ -4,7 +4,9 @@ package io.kvmesh.runtime.engine;
 public enum FinishReason {
     STOP("stop"),
     LENGTH("length"),
-    ABORT("abort");
+    ABORT("abort"),
+    /** The turn ended in a tool or API call; with a session, its KV waits for the next turn (paused). */
+    TOOL_CALLS("tool_calls");
 
     private final String openAiName;
 

@@ -13,4 +13,14 @@ public interface ForwardBackend {
 
     /** Whether {@code token} ends a generation: end of sequence, or end of turn (Llama 3's {@code <|eot_id|>}). */
     boolean endsGeneration(int token);
+
+    /** Copies whole KV blocks of the device pool into blocks of the host pool (a swap-out). */
+    default void copyToHost(int[] deviceBlocks, int[] hostBlocks) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no host tier");
+    }
+
+    /** Copies whole KV blocks of the host pool back into blocks of the device pool (a swap-in). */
+    default void copyToDevice(int[] hostBlocks, int[] deviceBlocks) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no host tier");
+    }
 }

@@ -4,10 +4,18 @@ import java.util.Objects;
 
 /**
  * What the engine serves: prompt token ids, how many tokens to generate at most, how to sample, where the output goes,
- * and the request's cache salt (a tenant's: blocks are shared only between requests with equal salts; empty for none).
+ * the request's cache salt (a tenant's: blocks are shared only between requests with equal salts; empty for none),
+ * its session (null for none) and, when its turn ends in a tool or API call, the tool's name (null for none): such a
+ * turn finishes with {@link FinishReason#TOOL_CALLS} and, with a session, pauses until the session's next turn.
  */
 public record GenerationRequest(String id, int[] promptTokens, int maxTokens, SamplingParams sampling, TokenSink sink,
-                                String cacheSalt) {
+                                String cacheSalt, String session, String toolCall) {
+
+    /** A request outside any session. */
+    public GenerationRequest(String id, int[] promptTokens, int maxTokens, SamplingParams sampling, TokenSink sink,
+                             String cacheSalt) {
+        this(id, promptTokens, maxTokens, sampling, sink, cacheSalt, null, null);
+    }
 
     /** A greedy request. */
     public GenerationRequest(String id, int[] promptTokens, int maxTokens, TokenSink sink) {

@@ -10,9 +10,10 @@ import io.kvmesh.runtime.kv.SequenceBlocks;
 
 /**
  * Continuous batching: which sequences run in the next iteration, within a token budget. Running sequences go first
- * (decodes need one token, prefills continue in chunks); then waiting sequences are admitted in arrival order while
- * blocks, budget and the running limit allow, their prompts chunked into what budget is left. When a sequence cannot
- * grow, the newest running sequence is preempted (its blocks released, recomputed later from the prefix cache).
+ * (decodes need one token, prefills continue in chunks); then preempted sequences, then waiting ones in the
+ * {@link WaitingQueue}'s order (arrival, or LAMPS' memory × time) while blocks, budget and the running limit allow,
+ * their prompts chunked into what budget is left. When a sequence cannot grow, the newest running sequence is
+ * preempted (its blocks released, recomputed later from the prefix cache).
  * Never touches physical blocks itself: that is {@link KvCacheManager}'s job. Not thread-safe: the engine thread's.
  */
 public final class Scheduler {
@@ -20,21 +21,39 @@ public final class Scheduler {
     private final KvCacheManager kv;
     private final int tokenBudget;
     private final int maxRunning;
-    private final Deque<SequenceState> waiting = new ArrayDeque<>();
+    private final Deque<SequenceState> preempted = new ArrayDeque<>();
+    private final WaitingQueue waiting;
     private final List<SequenceState> running = new ArrayList<>();
     private long preemptions;
 
+    /** Admits waiting sequences in arrival order. */
     public Scheduler(KvCacheManager kv, int tokenBudget, int maxRunning) {
+        this(kv, tokenBudget, maxRunning, WaitingQueue.arrivalOrder());
+    }
+
+    public Scheduler(KvCacheManager kv, int tokenBudget, int maxRunning, WaitingQueue waiting) {
         if (tokenBudget < 1 || maxRunning < 1) {
             throw new IllegalArgumentException("token budget and running limit must be positive");
         }
         this.kv = kv;
         this.tokenBudget = tokenBudget;
         this.maxRunning = maxRunning;
+        this.waiting = waiting;
     }
 
     public void add(SequenceState sequence) {
-        waiting.addLast(sequence);
+        waiting.add(sequence, System.nanoTime());
+    }
+
+    /** Tokens of the running sequences, except {@code excluded} ({@code C_other} of the waste model). */
+    public long runningTokens(SequenceState excluded) {
+        long tokens = 0;
+        for (SequenceState sequence : running) {
+            if (sequence != excluded) {
+                tokens += sequence.tokenCount();
+            }
+        }
+        return tokens;
     }
 
     public int runningCount() {
@@ -42,7 +61,7 @@ public final class Scheduler {
     }
 
     public int waitingCount() {
-        return waiting.size();
+        return preempted.size() + waiting.size();
     }
 
     public long preemptions() {
@@ -50,7 +69,7 @@ public final class Scheduler {
     }
 
     public boolean isIdle() {
-        return running.isEmpty() && waiting.isEmpty();
+        return running.isEmpty() && preempted.isEmpty() && waiting.size() == 0;
     }
 
     /** The next iteration's work; empty when nothing can run. */
@@ -63,13 +82,21 @@ public final class Scheduler {
             }
             budget -= plan(sequence, budget, chunks);
         }
-        while (budget > 0 && running.size() < maxRunning && !waiting.isEmpty()) {
-            SequenceState next = waiting.peekFirst();
+        long now = System.nanoTime();
+        while (budget > 0 && running.size() < maxRunning) {
+            SequenceState next = preempted.isEmpty() ? waiting.peek(now) : preempted.peekFirst();
+            if (next == null) {
+                break;
+            }
             SequenceBlocks blocks = kv.admit(next.id(), next.tokens.toIntArray(), next.request.cacheSalt());
             if (blocks == null) {
                 break;
             }
-            waiting.pollFirst();
+            if (preempted.isEmpty()) {
+                waiting.poll(now);
+            } else {
+                preempted.pollFirst();
+            }
             next.kv = blocks;
             if (next.cachedPromptTokens < 0) {
                 next.cachedPromptTokens = blocks.cachedPromptTokens();
@@ -110,8 +137,8 @@ public final class Scheduler {
         if (running.remove(sequence)) {
             kv.release(sequence.kv);
             sequence.kv = null;
-        } else {
-            waiting.remove(sequence);
+        } else if (!preempted.remove(sequence)) {
+            waiting.removeIf(queued -> queued == sequence);
         }
     }
 
@@ -124,6 +151,7 @@ public final class Scheduler {
                 cancelled.add(sequence);
             }
         }
+        preempted.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         waiting.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         return cancelled;
     }
@@ -132,7 +160,7 @@ public final class Scheduler {
         running.remove(victim);
         kv.release(victim.kv);
         victim.kv = null;
-        waiting.addFirst(victim);
+        preempted.addFirst(victim);
         preemptions++;
     }
 }

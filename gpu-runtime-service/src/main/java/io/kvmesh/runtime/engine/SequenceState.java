@@ -20,6 +20,8 @@ public final class SequenceState {
     int cachedPromptTokens = -1;
     boolean started;
     volatile boolean cancelled;
+    /** The pause this sequence resumes, whose blocks stay pinned until the sequence is admitted. */
+    PausedSession resumes;
     private final RandomGenerator random;
 
     SequenceState(GenerationRequest request) {
@@ -41,6 +43,16 @@ public final class SequenceState {
     /** The sequence's KV blocks, or null while it waits. */
     public SequenceBlocks kv() {
         return kv;
+    }
+
+    /** Tokens still to generate at most. */
+    public int remainingTokens() {
+        return request.maxTokens() - generated;
+    }
+
+    /** The tool its turn ends in, or null. */
+    public String toolCall() {
+        return request.toolCall();
     }
 
     public int promptLength() {

@@ -5,6 +5,8 @@ import java.util.Objects;
 
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 
+import io.kvmesh.prefix.events.Medium;
+
 /**
  * The physical KV blocks of one memory tier: a fixed pool allocated once, reference counts, and the prefix cache
  * (block hash → block) with LRU eviction of unreferenced blocks.
@@ -36,9 +38,16 @@ public final class BlockPool {
     private int freeCount;
     private final Long2IntOpenHashMap blockByHash;
     private final KvEventSink events;
+    private final Medium medium;
     private long evictions;
 
+    /** A device pool. */
     public BlockPool(int blocks, int blockSize, KvEventSink events) {
+        this(blocks, blockSize, events, Medium.DEVICE);
+    }
+
+    /** A pool on {@code medium}: the device's, or host memory for swapped-out blocks. */
+    public BlockPool(int blocks, int blockSize, KvEventSink events, Medium medium) {
         if (blocks < 1) {
             throw new IllegalArgumentException("a block pool needs at least one block, got " + blocks);
         }
@@ -47,6 +56,7 @@ public final class BlockPool {
         }
         this.blockSize = blockSize;
         this.events = Objects.requireNonNull(events, "events");
+        this.medium = Objects.requireNonNull(medium, "medium");
         this.refCount = new int[blocks];
         this.hash = new long[blocks];
         this.cached = new boolean[blocks];
@@ -63,6 +73,22 @@ public final class BlockPool {
 
     public int blockSize() {
         return blockSize;
+    }
+
+    public Medium medium() {
+        return medium;
+    }
+
+    /** The hash a cached block is stored under. */
+    public long hashOf(int block) {
+        if (!cached[block]) {
+            throw new IllegalStateException("block " + block + " is not cached");
+        }
+        return hash[block];
+    }
+
+    public boolean isCached(int block) {
+        return cached[block];
     }
 
     public int totalBlocks() {
@@ -164,7 +190,7 @@ public final class BlockPool {
         hash[block] = blockHash;
         cached[block] = true;
         blockByHash.put(blockHash, block);
-        events.stored(blockHash, parentHash, parentIsRoot, Arrays.copyOfRange(tokenIds, offset, offset + blockSize));
+        events.stored(blockHash, parentHash, parentIsRoot, Arrays.copyOfRange(tokenIds, offset, offset + blockSize), medium);
         return true;
     }
 
@@ -188,7 +214,7 @@ public final class BlockPool {
         blockByHash.remove(hash[block]);
         cached[block] = false;
         evictions++;
-        events.removed(hash[block]);
+        events.removed(hash[block], medium);
     }
 
     private void append(int block) {

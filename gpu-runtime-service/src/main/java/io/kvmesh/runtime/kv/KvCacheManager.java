@@ -5,30 +5,64 @@ import java.util.Objects;
 import io.kvmesh.prefix.blocks.BlockHasher;
 
 /**
- * Per-sequence questions on top of the {@link BlockPool}: which prompt blocks are already cached, which blocks to
- * allocate for new tokens, which newly written blocks to enter into the prefix cache, and releasing a finished
- * sequence. Counts prefix-cache queries and hits in tokens, as vLLM's metrics do.
+ * Per-sequence questions on top of the {@link BlockPool}s: which prompt blocks are already cached (on the device, else
+ * in the host tier, whence they are copied back instead of recomputed), which blocks to allocate for new tokens, which
+ * newly written blocks to enter into the prefix cache, releasing a finished sequence, and what a paused sequence
+ * keeps: its device blocks pinned ({@link #pin}) or copies in the host tier ({@link #swapOut}). Counts prefix-cache
+ * queries and hits in tokens, as vLLM's metrics do.
  *
- * <p>Not thread-safe: owned by the engine's scheduling thread.
+ * <p>Copies between the tiers are only planned here ({@link #takeSwapIns}, {@link #swapOut}'s result); the engine has
+ * its backend carry them out before the next forward pass. Not thread-safe: owned by the engine's scheduling thread.
  */
 public final class KvCacheManager {
 
+    /** Whole blocks to copy: {@code from[i]} of one tier into {@code to[i]} of the other. */
+    public record BlockCopies(int[] from, int[] to) {
+        public static final BlockCopies NONE = new BlockCopies(new int[0], new int[0]);
+
+        public int blocks() {
+            return from.length;
+        }
+    }
+
     private final BlockPool pool;
+    private final BlockPool host;
     private final BlockHasher hasher;
     private long queryTokens;
     private long hitTokens;
+    private long hostHitTokens;
+    private final it.unimi.dsi.fastutil.ints.IntArrayList swapInFrom = new it.unimi.dsi.fastutil.ints.IntArrayList();
+    private final it.unimi.dsi.fastutil.ints.IntArrayList swapInTo = new it.unimi.dsi.fastutil.ints.IntArrayList();
 
+    /** A device pool without a host tier. */
     public KvCacheManager(BlockPool pool, BlockHasher hasher) {
-        if (pool.blockSize() != hasher.blockSize()) {
+        this(pool, null, hasher);
+    }
+
+    /** A device pool with a host tier for swapped-out blocks ({@code host} may be null: none). */
+    public KvCacheManager(BlockPool pool, BlockPool host, BlockHasher hasher) {
+        if (pool.blockSize() != hasher.blockSize() || (host != null && host.blockSize() != pool.blockSize())) {
             throw new IllegalArgumentException("pool block size " + pool.blockSize()
-                    + " differs from hasher block size " + hasher.blockSize());
+                    + " differs from hasher block size " + hasher.blockSize()
+                    + (host == null ? "" : " or host pool block size " + host.blockSize()));
         }
         this.pool = Objects.requireNonNull(pool, "pool");
+        this.host = host;
         this.hasher = hasher;
     }
 
     public BlockPool pool() {
         return pool;
+    }
+
+    /** The host tier, or null when there is none. */
+    public BlockPool host() {
+        return host;
+    }
+
+    /** Prompt tokens copied back from the host tier instead of recomputed, since start. */
+    public long hostHitTokens() {
+        return hostHitTokens;
     }
 
     /** Prompt tokens looked up in the prefix cache since start ({@code vllm:prefix_cache_queries}). */
@@ -43,8 +77,9 @@ public final class KvCacheManager {
 
     /**
      * Admits a sequence: reuses the longest cached prefix of its prompt and allocates blocks for the rest. At least one
-     * prompt token is always left to compute, because the model needs it to produce the next token's logits. Returns
-     * null, changing nothing, when the pool lacks the blocks.
+     * prompt token is always left to compute, because the model needs it to produce the next token's logits. Where
+     * the device cache ends, blocks the host tier holds continue the prefix: they get device blocks and are copied
+     * back ({@link #takeSwapIns}) instead of recomputed. Returns null, changing nothing, when the pool lacks the blocks.
      */
     public SequenceBlocks admit(String id, int[] prompt) {
         return admit(id, prompt, "");
@@ -75,6 +110,16 @@ public final class KvCacheManager {
                 freeHits++;
             }
         }
+        int hostHitCount = 0;
+        int[] hostHits = new int[reusableBlocks - hitCount];
+        for (; host != null && hitCount + hostHitCount < reusableBlocks; hostHitCount++) {
+            int index = hitCount + hostHitCount;
+            int block = host.lookup(hashes[index], prompt, index * blockSize);
+            if (block < 0) {
+                break;
+            }
+            hostHits[hostHitCount] = block;
+        }
         int newBlocks = blocksFor(prompt.length) - hitCount;
         if (!pool.canAllocate(newBlocks + freeHits)) {
             return null;
@@ -85,12 +130,125 @@ public final class KvCacheManager {
             sequence.hashed(hashes[i]);
         }
         sequence.addBlocks(java.util.Arrays.copyOf(hits, hitCount));
-        sequence.addBlocks(pool.allocate(newBlocks));
-        int cached = hitCount * blockSize;
+        int[] allocated = pool.allocate(newBlocks);
+        sequence.addBlocks(allocated);
+        for (int i = 0; i < hostHitCount; i++) {
+            // Entered into the device cache now: the copy runs before any forward pass could read the block.
+            int index = hitCount + i;
+            pool.cache(allocated[i], hashes[index], sequence.lastHash(), index == 0, prompt, index * blockSize);
+            sequence.hashed(hashes[index]);
+            swapInFrom.add(hostHits[i]);
+            swapInTo.add(allocated[i]);
+        }
+        int cached = (hitCount + hostHitCount) * blockSize;
         sequence.setComputedTokens(cached);
         sequence.setCachedPromptTokens(cached);
         queryTokens += prompt.length;
-        hitTokens += cached;
+        hitTokens += hitCount * blockSize;
+        hostHitTokens += hostHitCount * blockSize;
+        return sequence;
+    }
+
+    /** The host → device copies planned by admissions since the last call; the backend must run them before forward. */
+    public BlockCopies takeSwapIns() {
+        if (swapInFrom.isEmpty()) {
+            return BlockCopies.NONE;
+        }
+        BlockCopies copies = new BlockCopies(swapInFrom.toIntArray(), swapInTo.toIntArray());
+        swapInFrom.clear();
+        swapInTo.clear();
+        return copies;
+    }
+
+    /**
+     * Pins a pausing sequence's full, cached device blocks (one more reference each) so they cannot be evicted until
+     * {@link #unpin}; when the session resumes, admission finds them in the prefix cache. Returns the pinned blocks.
+     */
+    public int[] pin(SequenceBlocks sequence) {
+        int[] blocks = java.util.Arrays.copyOf(sequence.blocks(), sequence.hashedBlocks());
+        for (int block : blocks) {
+            pool.touch(block);
+        }
+        return blocks;
+    }
+
+    /** Drops the references {@link #pin} took. */
+    public void unpin(int[] blocks) {
+        pool.free(blocks);
+    }
+
+    /**
+     * Copies a pausing sequence's full, cached blocks into the host tier (blocks it holds already are shared) and pins
+     * them there; the device blocks are released as usual when the sequence finishes. Returns the planned copies
+     * (device → host, to run before the device blocks can be reused) and the pinned host blocks, or null, changing
+     * nothing, when the host tier lacks room.
+     */
+    public SwapOut swapOut(SequenceBlocks sequence) {
+        if (host == null) {
+            return null;
+        }
+        int count = sequence.hashedBlocks();
+        int[] hostBlocks = new int[count];
+        boolean[] present = new boolean[count];
+        int missing = 0;
+        int[] tokens = sequence.tokenArray();
+        int blockSize = pool.blockSize();
+        for (int i = 0; i < count; i++) {
+            int found = host.lookup(pool.hashOf(sequence.block(i)), tokens, i * blockSize);
+            if (found >= 0) {
+                host.touch(found);
+                hostBlocks[i] = found;
+                present[i] = true;
+            } else {
+                missing++;
+            }
+        }
+        if (!host.canAllocate(missing)) {
+            int[] touched = new int[count - missing];
+            for (int i = 0, t = 0; i < count; i++) {
+                if (present[i]) {
+                    touched[t++] = hostBlocks[i];
+                }
+            }
+            host.free(touched);
+            return null;
+        }
+        int[] fresh = host.allocate(missing);
+        int[] from = new int[missing];
+        long parent = sequence.rootHash();
+        for (int i = 0, f = 0; i < count; i++) {
+            long hash = pool.hashOf(sequence.block(i));
+            if (!present[i]) {
+                hostBlocks[i] = fresh[f];
+                from[f] = sequence.block(i);
+                host.cache(fresh[f], hash, parent, i == 0, tokens, i * blockSize);
+                f++;
+            }
+            parent = hash;
+        }
+        return new SwapOut(new BlockCopies(from, fresh), hostBlocks);
+    }
+
+    /** What {@link #swapOut} planned: the copies to run and the host blocks now pinned for the paused sequence. */
+    public record SwapOut(BlockCopies copies, int[] hostBlocks) {
+    }
+
+    /** Drops the host-tier references {@link #swapOut} took; the blocks stay cached there until evicted. */
+    public void unpinHost(int[] hostBlocks) {
+        host.free(hostBlocks);
+    }
+
+    /**
+     * Blocks for {@code tokens} tokens of a throwaway sequence (profiling the backend at start): no prefix lookup, no
+     * counting; release them with {@link #release}. Returns null when the pool lacks them.
+     */
+    public SequenceBlocks scratch(int[] tokens) {
+        int blocks = blocksFor(tokens.length);
+        if (!pool.canAllocate(blocks)) {
+            return null;
+        }
+        SequenceBlocks sequence = new SequenceBlocks("scratch", tokens, hasher.rootHash());
+        sequence.addBlocks(pool.allocate(blocks));
         return sequence;
     }
 

@@ -14,8 +14,9 @@ import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.Medium;
 
 /**
- * Turns a block pool's store and evict calls into the pod's {@link KvEventBatch}es: consecutive stores that continue
- * one chain become one {@link BlockStored}, consecutive removals one {@link BlockRemoved}, and each
+ * Turns the block pools' store and evict calls into the pod's {@link KvEventBatch}es: consecutive stores on one tier
+ * that continue one chain become one {@link BlockStored}, consecutive removals on one tier one {@link BlockRemoved}
+ * (each carrying its {@link Medium}, so the router knows which blocks are on the device and which in host memory), and each
  * {@link #drain(long)} numbers its batch with the next {@code seq} of this epoch. Thread-safe: the engine thread
  * records while the publisher drains.
  */
@@ -24,7 +25,7 @@ public final class KvEventRecorder implements KvEventSink {
     private final String podId;
     private final long epoch;
     private final int blockSize;
-    private final Medium medium;
+    private Medium runMedium = Medium.DEVICE;
     private final List<KvEvent> pending = new ArrayList<>();
     private final LongArrayList runHashes = new LongArrayList();
     private final IntArrayList runTokens = new IntArrayList();
@@ -32,19 +33,20 @@ public final class KvEventRecorder implements KvEventSink {
     private boolean runIsStore;
     private long nextSeq;
 
-    public KvEventRecorder(String podId, long epoch, int blockSize, Medium medium) {
+    public KvEventRecorder(String podId, long epoch, int blockSize) {
         this.podId = podId;
         this.epoch = epoch;
         this.blockSize = blockSize;
-        this.medium = medium;
     }
 
     @Override
-    public synchronized void stored(long blockHash, long parentHash, boolean parentIsRoot, int[] tokenIds) {
-        boolean continuesRun = runIsStore && !runHashes.isEmpty() && runHashes.getLong(runHashes.size() - 1) == parentHash;
+    public synchronized void stored(long blockHash, long parentHash, boolean parentIsRoot, int[] tokenIds, Medium medium) {
+        boolean continuesRun = runIsStore && runMedium == medium && !runHashes.isEmpty()
+                && runHashes.getLong(runHashes.size() - 1) == parentHash;
         if (!continuesRun) {
             closeRun();
             runIsStore = true;
+            runMedium = medium;
             runParent = parentIsRoot ? null : parentHash;
         }
         runHashes.add(blockHash);
@@ -52,10 +54,11 @@ public final class KvEventRecorder implements KvEventSink {
     }
 
     @Override
-    public synchronized void removed(long blockHash) {
-        if (runIsStore) {
+    public synchronized void removed(long blockHash, Medium medium) {
+        if (runIsStore || runMedium != medium) {
             closeRun();
             runIsStore = false;
+            runMedium = medium;
         }
         runHashes.add(blockHash);
     }
@@ -76,9 +79,9 @@ public final class KvEventRecorder implements KvEventSink {
             return;
         }
         if (runIsStore) {
-            pending.add(new BlockStored(runHashes.toLongArray(), runParent, runTokens.toIntArray(), blockSize, medium));
+            pending.add(new BlockStored(runHashes.toLongArray(), runParent, runTokens.toIntArray(), blockSize, runMedium));
         } else {
-            pending.add(new BlockRemoved(runHashes.toLongArray(), medium));
+            pending.add(new BlockRemoved(runHashes.toLongArray(), runMedium));
         }
         runHashes.clear();
         runTokens.clear();

@@ -60,24 +60,46 @@ public final class MemoryTimeQueue<T> {
 
     /** The next request to admit, or null when none waits. */
     public T poll(long nowNanos) {
-        dropTaken();
-        Entry<T> oldest = byArrival.peekFirst();
-        if (oldest == null) {
+        Entry<T> next = next(nowNanos);
+        if (next == null) {
             return null;
         }
-        Entry<T> next;
-        if (nowNanos - oldest.arrivedNanos >= starvationNanos) {
-            next = oldest;
-            if (byArea.peek() != oldest) {
-                promoted++;
-            }
-        } else {
-            next = byArea.peek();
+        if (next != byArea.peek()) {
+            promoted++;
         }
         next.taken = true;
         size--;
         dropTaken();
         return next.item;
+    }
+
+    /** What {@link #poll} would return now, left in the queue. */
+    public T peek(long nowNanos) {
+        Entry<T> next = next(nowNanos);
+        return next == null ? null : next.item;
+    }
+
+    /** Removes every waiting request that matches; returns whether any did. */
+    public boolean removeIf(java.util.function.Predicate<T> filter) {
+        boolean removed = false;
+        for (Entry<T> entry : byArrival) {
+            if (!entry.taken && filter.test(entry.item)) {
+                entry.taken = true;
+                size--;
+                removed = true;
+            }
+        }
+        dropTaken();
+        return removed;
+    }
+
+    private Entry<T> next(long nowNanos) {
+        dropTaken();
+        Entry<T> oldest = byArrival.peekFirst();
+        if (oldest == null) {
+            return null;
+        }
+        return nowNanos - oldest.arrivedNanos >= starvationNanos ? oldest : byArea.peek();
     }
 
     public int size() {

@@ -28,6 +28,21 @@ public final class KvStore {
         return 2L * keys.length * slots * kvDim * Float.BYTES;
     }
 
+    /**
+     * Copies the K and V of {@code count} consecutive slots of every layer from this store into {@code target} (a swap
+     * between the device pool and the host pool: an exact copy, so a swapped-in block reads as it was written).
+     */
+    public void copySlots(int fromSlot, KvStore target, int toSlot, int count) {
+        if (target.kvDim != kvDim || target.keys.length != keys.length) {
+            throw new IllegalArgumentException("stores of different shapes");
+        }
+        int length = count * kvDim;
+        for (int layer = 0; layer < keys.length; layer++) {
+            System.arraycopy(keys[layer], fromSlot * kvDim, target.keys[layer], toSlot * kvDim, length);
+            System.arraycopy(values[layer], fromSlot * kvDim, target.values[layer], toSlot * kvDim, length);
+        }
+    }
+
     /** Where a sequence's position lives in the store. */
     @FunctionalInterface
     public interface Slots {

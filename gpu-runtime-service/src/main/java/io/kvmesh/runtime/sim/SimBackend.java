@@ -18,9 +18,34 @@ public final class SimBackend implements ForwardBackend {
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
     private final SimCostModel cost;
+    private final int blockSize;
 
     public SimBackend(SimCostModel cost) {
+        this(cost, 16);
+    }
+
+    /** @param blockSize tokens per block, what a block copy between the tiers is priced by */
+    public SimBackend(SimCostModel cost, int blockSize) {
         this.cost = cost;
+        this.blockSize = blockSize;
+    }
+
+    @Override
+    public void copyToHost(int[] deviceBlocks, int[] hostBlocks) {
+        take(cost.swapNanos(deviceBlocks.length * blockSize));
+    }
+
+    @Override
+    public void copyToDevice(int[] hostBlocks, int[] deviceBlocks) {
+        take(cost.swapNanos(hostBlocks.length * blockSize));
+    }
+
+    /** Spends {@code nanos} of wall time, as the real arithmetic would. */
+    private static void take(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+        }
     }
 
     @Override
@@ -34,11 +59,7 @@ public final class SimBackend implements ForwardBackend {
                 decoding++;
             }
         }
-        long nanos = cost.iterationNanos(prefill, decoding);
-        long deadline = System.nanoTime() + nanos;
-        for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
-            LockSupport.parkNanos(left);
-        }
+        take(cost.iterationNanos(prefill, decoding));
     }
 
     @Override

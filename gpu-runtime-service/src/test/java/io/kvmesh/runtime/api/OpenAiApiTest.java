@@ -150,6 +150,55 @@ class OpenAiApiTest {
         given().contentType(ContentType.JSON).body(completion("", 2, false)).post("/v1/completions").then().statusCode(200);
     }
 
+    /**
+     * A turn that declares a tool call ends with finish_reason tool_calls and pauses its session (header, else the
+     * user field); the session's next turn, the previous context plus the tool's result, resumes from the kept KV.
+     */
+    @Test
+    void aToolCallPausesTheSessionAndTheNextTurnResumesFromItsKv() {
+        String prompt = "Agent: I will look this up with the calculator tool before answering the question. ";
+        String first = given().contentType(ContentType.JSON).header("x-kvmesh-session", "session-1")
+                .body("{\"model\":\"kvmesh-sim\",\"prompt\":\"" + prompt + "\",\"max_tokens\":6,\"kvmesh_tool_call\":\"calculator\"}")
+                .post("/v1/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", equalTo("tool_calls"))
+                .extract().path("choices[0].text");
+        assertThat(metricSum("kvmesh_lamps_paused_sessions")).isGreaterThanOrEqualTo(1);
+        double decisions = metricSum("kvmesh_lamps_pause_decisions_total");
+        assertThat(decisions).isGreaterThanOrEqualTo(1);
+
+        String resumed = prompt + first + " Tool result: 42.";
+        int cached = given().contentType(ContentType.JSON).header("x-kvmesh-session", "session-1")
+                .body(completion(resumed, 4, false)).post("/v1/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", equalTo("length"))
+                .extract().path("usage.prompt_tokens_details.cached_tokens");
+        // BOS + prompt + 6 generated tokens, whole blocks of 16.
+        assertThat(cached).isEqualTo((1 + prompt.length() + 6 - 1) / 16 * 16);
+        assertThat(metricSum("kvmesh_lamps_resumed_total")).isGreaterThanOrEqualTo(1);
+
+        // OpenAI's user field names the session when no header does.
+        given().contentType(ContentType.JSON)
+                .body("{\"model\":\"kvmesh-sim\",\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"}],"
+                        + "\"max_tokens\":3,\"user\":\"alice\",\"kvmesh_tool_call\":\"search\"}")
+                .post("/v1/chat/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", equalTo("tool_calls"));
+        assertThat(metricSum("kvmesh_lamps_pause_decisions_total")).isEqualTo(decisions + 1);
+
+        given().contentType(ContentType.JSON)
+                .body("{\"model\":\"kvmesh-sim\",\"prompt\":\"x\",\"max_tokens\":3,\"kvmesh_tool_call\":5}")
+                .post("/v1/completions").then().statusCode(400)
+                .body("error.param", equalTo("kvmesh_tool_call"));
+    }
+
+    private static String metrics() {
+        return given().get("/metrics").then().statusCode(200).extract().asString();
+    }
+
+    /** The sum of a metric's samples over its labels. */
+    private static double metricSum(String name) {
+        return metrics().lines().filter(line -> line.startsWith(name + "{"))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
+    }
+
     @Test
     void listsTheModelAndExportsVllmMetrics() {
         given().get("/v1/models").then().statusCode(200).body("data[0].id", equalTo("kvmesh-sim"));

@@ -16,12 +16,12 @@ class BlockPoolTest {
     private final List<String> events = new ArrayList<>();
     private final KvEventSink sink = new KvEventSink() {
         @Override
-        public void stored(long blockHash, long parentHash, boolean parentIsRoot, int[] tokenIds) {
+        public void stored(long blockHash, long parentHash, boolean parentIsRoot, int[] tokenIds, io.kvmesh.prefix.events.Medium medium) {
             events.add("stored " + blockHash + " <- " + (parentIsRoot ? "root" : String.valueOf(parentHash)));
         }
 
         @Override
-        public void removed(long blockHash) {
+        public void removed(long blockHash, io.kvmesh.prefix.events.Medium medium) {
             events.add("removed " + blockHash);
         }
     };

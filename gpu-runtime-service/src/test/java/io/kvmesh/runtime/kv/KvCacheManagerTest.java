@@ -19,7 +19,7 @@ class KvCacheManagerTest {
 
     private static final int B = 16;
     private final BlockHasher hasher = new BlockHasher("sim-model", "", B);
-    private final KvEventRecorder recorder = new KvEventRecorder("pod-a", 7, B, Medium.DEVICE);
+    private final KvEventRecorder recorder = new KvEventRecorder("pod-a", 7, B);
 
     private KvCacheManager manager(int blocks) {
         return new KvCacheManager(new BlockPool(blocks, B, recorder), hasher);
@@ -189,5 +189,64 @@ class KvCacheManagerTest {
         assertThat(recorder.drain(124)).isEmpty();
         prefill(kv, kv.admit("t", range(500, 16)));
         assertThat(recorder.drain(125).orElseThrow().seq()).isEqualTo(1);
+    }
+
+    /**
+     * Swap-out copies a paused sequence's full blocks into the host tier (events say HOST); after the device copies
+     * are evicted, admitting the continued conversation finds them there: they get device blocks and are planned as
+     * host → device copies instead of recomputation, and the index sees the blocks on both tiers.
+     */
+    @Test
+    void aSwappedOutPrefixComesBackFromTheHostTierInsteadOfBeingRecomputed() {
+        KvCacheManager kv = new KvCacheManager(new BlockPool(8, B, recorder), new BlockPool(8, B, recorder, Medium.HOST), hasher);
+        int[] context = range(1, 4 * B + 5);
+        SequenceBlocks paused = kv.admit("turn-1", context);
+        prefill(kv, paused);
+        int[] deviceBlocks = java.util.Arrays.copyOf(paused.blocks(), 4);
+        KvCacheManager.SwapOut out = kv.swapOut(paused);
+        assertThat(out.copies().from()).containsExactly(deviceBlocks);
+        assertThat(out.copies().to()).containsExactly(out.hostBlocks());
+        assertThat(kv.host().usedBlocks()).as("pinned for the paused session").isEqualTo(4);
+        kv.release(paused);
+
+        SequenceBlocks other = kv.admit("other", range(50_000, 8 * B - 1));
+        prefill(kv, other);
+        kv.release(other);
+        assertThat(kv.pool().lookup(hasher.hashFullBlocks(context)[0], context, 0)).as("evicted from the device").isNegative();
+        PrefixIndex index = new PrefixIndex();
+        recorder.drain(1).ifPresent(index::apply);
+        long[] hashes = hasher.hashFullBlocks(context);
+        assertThat(index.match(hashes)).as("only in host memory now").containsExactly(new PodMatch("pod-a", 4, 0, 4));
+
+        kv.unpinHost(out.hostBlocks());
+        long hitsBefore = kv.hitTokens();
+        SequenceBlocks resumed = kv.admit("turn-2", concat(context, range(900, 10)));
+        assertThat(resumed.cachedPromptTokens()).isEqualTo(4 * B);
+        assertThat(resumed.computedTokens()).isEqualTo(4 * B);
+        assertThat(kv.hitTokens()).isEqualTo(hitsBefore);
+        assertThat(kv.hostHitTokens()).isEqualTo(4 * B);
+        KvCacheManager.BlockCopies in = kv.takeSwapIns();
+        assertThat(in.from()).containsExactly(out.hostBlocks());
+        assertThat(in.to()).containsExactly(java.util.Arrays.copyOf(resumed.blocks(), 4));
+        assertThat(kv.takeSwapIns().blocks()).as("taken once").isZero();
+
+        recorder.drain(2).ifPresent(index::apply);
+        assertThat(index.match(hashes)).as("on both tiers: the device counts").containsExactly(new PodMatch("pod-a", 4, 4, 0));
+        assertThat(kv.host().cachedBlocks()).as("the host copies stay cached, unpinned").isEqualTo(4);
+    }
+
+    /** A host tier without room refuses the swap and changes nothing; the caller discards instead. */
+    @Test
+    void aFullHostTierRefusesTheSwapAndChangesNothing() {
+        KvCacheManager kv = new KvCacheManager(new BlockPool(16, B, recorder), new BlockPool(3, B, recorder, Medium.HOST), hasher);
+        SequenceBlocks small = kv.admit("small", range(7, 2 * B + 1));
+        prefill(kv, small);
+        KvCacheManager.SwapOut first = kv.swapOut(small);
+        assertThat(first.hostBlocks()).hasSize(2);
+        SequenceBlocks big = kv.admit("big", concat(range(7, 2 * B), range(400, 3 * B)));
+        prefill(kv, big);
+        assertThat(kv.swapOut(big)).as("needs 3 more host blocks, 1 is free").isNull();
+        assertThat(kv.host().usedBlocks()).as("the shared blocks it touched are let go again").isEqualTo(2);
+        assertThat(new KvCacheManager(new BlockPool(4, B, recorder), hasher).swapOut(small)).as("no host tier").isNull();
     }
 }

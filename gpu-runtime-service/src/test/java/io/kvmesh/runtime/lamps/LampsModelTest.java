@@ -116,4 +116,73 @@ class LampsModelTest {
         assertThat(queue.poll(1_700)).isNull();
         assertThat(queue.size()).isZero();
     }
+
+    @Test
+    void peekShowsWhatPollTakesAndRemovedRequestsAreSkipped() {
+        MemoryTimeQueue<String> queue = new MemoryTimeQueue<>(1_000);
+        queue.add("big", 100, 0);
+        queue.add("small", 1, 10);
+        queue.add("medium", 10, 20);
+        assertThat(queue.peek(30)).isEqualTo("small");
+        assertThat(queue.removeIf(item -> item.equals("small"))).isTrue();
+        assertThat(queue.size()).isEqualTo(2);
+        assertThat(queue.peek(30)).isEqualTo("medium");
+        assertThat(queue.poll(30)).isEqualTo("medium");
+        assertThat(queue.removeIf(item -> item.equals("absent"))).isFalse();
+        assertThat(queue.poll(30)).isEqualTo("big");
+        assertThat(queue.peek(30)).isNull();
+    }
+
+    @Test
+    void fixedPoliciesOverrideTheWasteMinimumAndAFullHostTierTurnsSwapIntoDiscard() {
+        CostProfile costs = new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5);
+        CallDurationPredictor calls = new CallDurationPredictor(4, 30, Map.of("calculator", 0.005));
+        assertThat(new PauseDecisions(PausePolicy.KEEP, 1000, costs, calls).decide(1000, 0, "human", true).choice())
+                .isEqualTo(PauseChoice.KEEP);
+        assertThat(new PauseDecisions(PausePolicy.DISCARD, 1000, costs, calls).decide(1000, 0, "calculator", true).choice())
+                .isEqualTo(PauseChoice.DISCARD);
+        PauseDecisions.Decision swapNoRoom = new PauseDecisions(PausePolicy.SWAP, 1000, costs, calls).decide(1000, 0, "x", false);
+        assertThat(swapNoRoom.choice()).isEqualTo(PauseChoice.DISCARD);
+        assertThat(swapNoRoom.hostFull()).isTrue();
+        PauseDecisions lamps = new PauseDecisions(PausePolicy.LAMPS, 1000, costs, calls);
+        assertThat(lamps.decide(1000, 0, "calculator", true).choice()).isEqualTo(PauseChoice.KEEP);
+        assertThat(lamps.decide(1000, 0, "unknown-tool", true).choice()).as("30 s default").isNotEqualTo(PauseChoice.KEEP);
+        assertThat(lamps.decide(1000, 0, "calculator", true).predictedSeconds()).isEqualTo(0.005);
+        lamps.resumed("calculator", 0.5);
+        assertThat(lamps.decide(1000, 0, "calculator", true).predictedSeconds()).as("learned from history").isEqualTo(0.5);
+        assertThat(PausePolicy.parse(" LAMPS ")).isEqualTo(PausePolicy.LAMPS);
+        assertThatThrownBy(() -> PausePolicy.parse("fifo")).hasMessageContaining("keep, discard, swap, infercept, lamps");
+    }
+
+    /** A request about to hold its KV through a long call ranks behind an equal one whose call is short. */
+    @Test
+    void theAreaOfARequestThatWillPauseIncludesThePredictedPauseWaste() {
+        CostProfile costs = new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5);
+        PauseDecisions lamps = new PauseDecisions(PausePolicy.LAMPS, 1000, costs,
+                new CallDurationPredictor(4, 1, Map.of("calculator", 0.005, "human", 30.0)));
+        double plain = lamps.area(500, 50, null);
+        double quick = lamps.area(500, 50, "calculator");
+        double slow = lamps.area(500, 50, "human");
+        assertThat(plain).isPositive();
+        assertThat(quick).isGreaterThan(plain);
+        assertThat(slow).isGreaterThan(quick);
+        assertThat(lamps.area(100, 50, null)).isLessThan(plain);
+    }
+
+    @Test
+    void theCostProfileRefitsFromObservedIterationsAndAveragesSwaps() {
+        CostProfile costs = new CostProfile(64, 8, new ForwardCostModel(0, 1, 1), 1);
+        for (int i = 0; i < 16; i++) {
+            long tokens = 1 + i * 16;
+            costs.observeIteration(tokens, 0.01 + 0.0002 * tokens);
+        }
+        assertThat(costs.forward().seconds(100)).isCloseTo(0.03, within(0.002));
+        costs.observeSwap(100, 0.004);
+        assertThat(costs.swapSecondsPerToken()).isCloseTo(4e-5, within(1e-9));
+        costs.observeSwap(100, 0.014);
+        assertThat(costs.swapSecondsPerToken()).as("moving average").isCloseTo(6e-5, within(1e-9));
+        costs.observeIteration(0, 1);
+        costs.observeIteration(5, Double.NaN);
+        assertThat(costs.forward().seconds(100)).isCloseTo(0.03, within(0.002));
+    }
 }

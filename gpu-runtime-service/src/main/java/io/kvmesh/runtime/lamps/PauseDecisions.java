@@ -1,0 +1,88 @@
+package io.kvmesh.runtime.lamps;
+
+/**
+ * The pod's LAMPS brain, plain Java: at each pause, the {@link PausePolicy}'s choice — fixed, or the least of
+ * InferCept's three wastes ({@link WasteModel}) evaluated with the predicted call duration of the tool
+ * ({@link CallDurationPredictor}) and this engine's measured costs ({@link CostProfile}); and for the LAMPS waiting
+ * queue, each request's predicted memory × time ({@link #area}). Learns call durations from resumed sessions.
+ * Used by the engine thread.
+ */
+public final class PauseDecisions {
+
+    private final PausePolicy policy;
+    private final double kvBytesPerToken;
+    private final CostProfile costs;
+    private final CallDurationPredictor calls;
+
+    public PauseDecisions(PausePolicy policy, double kvBytesPerToken, CostProfile costs, CallDurationPredictor calls) {
+        if (!(kvBytesPerToken > 0)) {
+            throw new IllegalArgumentException("kvBytesPerToken must be > 0");
+        }
+        this.policy = policy;
+        this.kvBytesPerToken = kvBytesPerToken;
+        this.costs = costs;
+        this.calls = calls;
+    }
+
+    public PausePolicy policy() {
+        return policy;
+    }
+
+    public CostProfile costs() {
+        return costs;
+    }
+
+    public CallDurationPredictor calls() {
+        return calls;
+    }
+
+    public double kvBytesPerToken() {
+        return kvBytesPerToken;
+    }
+
+    /**
+     * The choice for a request of {@code contextTokens} pausing on {@code tool} while {@code otherTokens} tokens of
+     * other requests run. A swap without room in the host tier becomes a discard ({@link Decision#hostFull}).
+     */
+    public Decision decide(long contextTokens, long otherTokens, String tool, boolean hostHasRoom) {
+        double predicted = calls.predictSeconds(tool);
+        WasteModel.Decision wastes = wasteModel().decide(contextTokens, otherTokens, predicted, hostHasRoom);
+        PauseChoice fixed = policy.fixedChoice();
+        PauseChoice choice = fixed == null ? wastes.choice() : fixed;
+        boolean hostFull = choice == PauseChoice.SWAP && !hostHasRoom;
+        if (hostFull) {
+            choice = PauseChoice.DISCARD;
+        }
+        return new Decision(new WasteModel.Decision(choice, wastes.keep(), wastes.discard(), wastes.swap()), predicted, hostFull);
+    }
+
+    /** A pause decision with the call duration it assumed. */
+    public record Decision(WasteModel.Decision wastes, double predictedSeconds, boolean hostFull) {
+        public PauseChoice choice() {
+            return wastes.choice();
+        }
+    }
+
+    /**
+     * Predicted KV byte·seconds a waiting request will hold: its decode ({@link MemoryTimeQueue#area}, with this
+     * engine's one-token iteration time) plus, if its turn ends in a call of {@code tool}, the least waste that pause
+     * is predicted to cost; a request about to hold its blocks through a long call ranks behind short ones.
+     */
+    public double area(long contextTokens, long remainingOutputTokens, String tool) {
+        double decodeArea = MemoryTimeQueue.area(contextTokens, remainingOutputTokens, costs.forward().seconds(1), kvBytesPerToken);
+        if (tool == null) {
+            return decodeArea;
+        }
+        WasteModel.Decision pause = wasteModel().decide(contextTokens + remainingOutputTokens, 0, calls.predictSeconds(tool), true);
+        return decodeArea + Math.min(pause.keep(), Math.min(pause.discard(), pause.swap()));
+    }
+
+    /** A session paused on {@code tool} came back after {@code seconds}: history for the next prediction. */
+    public void resumed(String tool, double seconds) {
+        calls.observe(tool, seconds);
+    }
+
+    private WasteModel wasteModel() {
+        return new WasteModel(kvBytesPerToken, costs.forward(), costs.swapSecondsPerToken());
+    }
+}

@@ -1,0 +1,162 @@
+package io.kvmesh.runtime.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.Medium;
+import io.kvmesh.runtime.kv.BlockPool;
+import io.kvmesh.runtime.kv.KvCacheManager;
+import io.kvmesh.runtime.kv.KvEventSink;
+import io.kvmesh.runtime.lamps.CallDurationPredictor;
+import io.kvmesh.runtime.lamps.CostProfile;
+import io.kvmesh.runtime.lamps.ForwardCostModel;
+import io.kvmesh.runtime.lamps.PauseDecisions;
+import io.kvmesh.runtime.lamps.PausePolicy;
+import io.kvmesh.runtime.sim.SimBackend;
+import io.kvmesh.runtime.sim.SimCostModel;
+
+/** Pauses on the sim backend: what is held, for how long, what happens when the host tier is full or nobody returns. */
+class PauseLifecycleTest {
+
+    private Engine engine;
+    private KvCacheManager kv;
+
+    private static final SimCostModel FREE = new SimCostModel(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+
+    private Engine start(PausePolicy policy, int hostBlocks, Duration timeout, Map<String, Double> toolSeconds) {
+        return start(policy, hostBlocks, timeout, toolSeconds, FREE);
+    }
+
+    private Engine start(PausePolicy policy, int hostBlocks, Duration timeout, Map<String, Double> toolSeconds, SimCostModel costs) {
+        kv = new KvCacheManager(new BlockPool(64, 16, KvEventSink.NONE),
+                hostBlocks == 0 ? null : new BlockPool(hostBlocks, 16, KvEventSink.NONE, Medium.HOST), new BlockHasher("sim", "", 16));
+        PauseDecisions decisions = new PauseDecisions(policy, 131072,
+                new CostProfile(64, 8, new ForwardCostModel(0, 3.3e-4, 2.4e-2), 4e-5), new CallDurationPredictor(8, 1, toolSeconds));
+        engine = new Engine(kv, new Scheduler(kv, 512, 16),
+                new SimBackend(costs, 16), 10_000,
+                decisions, timeout);
+        engine.start();
+        return engine;
+    }
+
+    @AfterEach
+    void stop() {
+        engine.close();
+    }
+
+    private static final class Turn implements TokenSink {
+        final List<Integer> tokens = new ArrayList<>();
+        final CompletableFuture<FinishReason> done = new CompletableFuture<>();
+        volatile int cached;
+
+        @Override
+        public void onToken(int tokenId) {
+            tokens.add(tokenId);
+        }
+
+        @Override
+        public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
+            cached = cachedPromptTokens;
+            done.complete(reason);
+        }
+    }
+
+    private Turn run(int[] prompt, int maxTokens, String session, String tool) throws Exception {
+        Turn turn = new Turn();
+        engine.submit(new GenerationRequest("r" + System.nanoTime(), prompt, maxTokens, SamplingParams.GREEDY, turn, "", session, tool));
+        turn.done.get(20, TimeUnit.SECONDS);
+        return turn;
+    }
+
+    private static int[] prompt(int from, int length) {
+        return IntStream.range(from, from + length).toArray();
+    }
+
+    private static int[] next(int[] prompt, Turn turn, int returned) {
+        return IntStream.concat(IntStream.concat(IntStream.of(prompt), turn.tokens.stream().mapToInt(Integer::intValue)),
+                IntStream.range(300, 300 + returned)).toArray();
+    }
+
+    @Test
+    void aKeptSessionHoldsItsBlocksUntilItsNextTurnThenReusesThem() throws Exception {
+        start(PausePolicy.KEEP, 0, Duration.ofMinutes(1), Map.of());
+        int[] first = prompt(1, 100);
+        Turn turn = run(first, 20, "s", "calculator");
+        assertThat(turn.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
+        // 119 tokens computed: 7 full blocks pinned while the call runs.
+        assertThat(engine.stats().usedBlocks()).isEqualTo(7);
+        assertThat(engine.stats().paused()).isEqualTo(1);
+        Turn resumed = run(next(first, turn, 10), 5, "s", null);
+        assertThat(resumed.done.get()).isEqualTo(FinishReason.LENGTH);
+        assertThat(resumed.cached).isEqualTo(7 * 16);
+        assertThat(engine.stats().usedBlocks()).as("all released after the last turn").isZero();
+        assertThat(engine.pauseStats().resumed()).isEqualTo(1);
+        assertThat(engine.decisions().calls().counts()).containsEntry("calculator", 1);
+    }
+
+    @Test
+    void aFullHostTierTurnsASwapIntoACountedDiscard() throws Exception {
+        start(PausePolicy.SWAP, 2, Duration.ofMinutes(1), Map.of());
+        Turn turn = run(prompt(1, 100), 20, "s", "image");
+        assertThat(turn.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
+        PauseStats stats = engine.pauseStats();
+        assertThat(stats.swapped()).isZero();
+        assertThat(stats.discarded()).isEqualTo(1);
+        assertThat(stats.hostFullFallbacks()).isEqualTo(1);
+        assertThat(engine.stats().hostUsedBlocks()).isZero();
+    }
+
+    @Test
+    void anExpiredPauseIsReleasedAndItsSessionIsServedFresh() throws Exception {
+        start(PausePolicy.KEEP, 0, Duration.ofMillis(100), Map.of());
+        int[] first = prompt(1, 100);
+        Turn turn = run(first, 20, "s", "chat");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (engine.pauseStats().expired() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(engine.pauseStats().expired()).isEqualTo(1);
+        assertThat(engine.stats().usedBlocks()).as("pins dropped").isZero();
+        Turn late = run(next(first, turn, 10), 5, "s", null);
+        assertThat(late.done.get()).isEqualTo(FinishReason.LENGTH);
+        assertThat(late.cached).as("still in the prefix cache, nothing held for it").isEqualTo(7 * 16);
+        assertThat(engine.pauseStats().resumed()).isZero();
+
+        Turn unknown = run(prompt(5000, 40), 5, "never-paused", null);
+        assertThat(unknown.done.get()).as("an unknown session is a fresh request").isEqualTo(FinishReason.LENGTH);
+    }
+
+    /** With InferCept's costs (0.33 ms per token + 24 ms per iteration, swap 0.04 ms per token), learned online. */
+    @Test
+    void theWasteModelKeepsForAShortCallAndDiscardsForALongOne() throws Exception {
+        start(PausePolicy.INFERCEPT, 64, Duration.ofMinutes(1), Map.of("calculator", 0.001, "human", 60.0),
+                new SimCostModel(Duration.ofNanos(330_000), Duration.ofMillis(24), Duration.ZERO, Duration.ofNanos(40_000)));
+        Turn quick = run(prompt(1, 100), 20, "a", "calculator");
+        Turn slow = run(prompt(2000, 100), 20, "b", "human");
+        assertThat(quick.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
+        assertThat(slow.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
+        PauseStats stats = engine.pauseStats();
+        assertThat(stats.kept()).as("1 ms call: keeping wastes least").isEqualTo(1);
+        assertThat(stats.swapped() + stats.discarded()).as("60 s call: anything but keep").isEqualTo(1);
+    }
+
+    @Test
+    void aTurnWithAToolButNoSessionEndsInToolCallsWithoutPausing() throws Exception {
+        start(PausePolicy.KEEP, 0, Duration.ofMinutes(1), Map.of());
+        Turn turn = run(prompt(1, 40), 5, null, "calculator");
+        assertThat(turn.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
+        assertThat(engine.stats().paused()).isZero();
+        assertThat(engine.stats().usedBlocks()).isZero();
+    }
+}
