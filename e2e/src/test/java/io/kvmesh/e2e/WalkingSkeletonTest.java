@@ -114,6 +114,34 @@ class WalkingSkeletonTest {
     }
 
     /**
+     * An agent's turn that ends in a tool call pauses its session on the pod that served it; the session's next turn
+     * (the context plus the tool's result) goes back there through the router, by its cached prefix, and resumes:
+     * the pod counts the resume, which it can only do if the router passed the session header on.
+     */
+    @Test
+    @Order(3)
+    void aPausedSessionResumesOnItsPodThroughTheRouter() throws Exception {
+        String context = "Agent session: plan the trip, then call the weather tool for each city on the list. ".repeat(3);
+        Response first = given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON).header("x-kvmesh-session", "agent-7")
+                .body("{\"model\":\"kvmesh-sim\",\"prompt\":\"" + context + "\",\"max_tokens\":8,\"kvmesh_tool_call\":\"weather\"}")
+                .post("/v1/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", org.hamcrest.Matchers.equalTo("tool_calls")).extract().response();
+        String pod = first.header("x-kvmesh-pod");
+        String resumed = context + first.jsonPath().getString("choices[0].text") + " Weather: sunny, 21 C.";
+        await(() -> pod.equals(given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON)
+                .body(completion(resumed, 4, false)).post("/router/explain").then().extract().path("ranked[0].podId")),
+                Duration.ofSeconds(15));
+        Response second = given().baseUri(mesh.routerUrl()).contentType(ContentType.JSON).header("x-kvmesh-session", "agent-7")
+                .body(completion(resumed, 4, false)).post("/v1/completions").then().statusCode(200).extract().response();
+        assertThat(second.header("x-kvmesh-pod")).isEqualTo(pod);
+        assertThat(second.jsonPath().getInt("usage.prompt_tokens_details.cached_tokens"))
+                .isEqualTo((1 + context.length() + 8 - 1) / 16 * 16);
+        String podUrl = mesh.runtimes().stream().filter(runtime -> runtime.name().equals(pod)).findFirst().orElseThrow().url();
+        String metrics = given().baseUri(podUrl).get("/metrics").then().statusCode(200).extract().asString();
+        assertThat(metrics).containsPattern("kvmesh_lamps_resumed_total\\{model_name=\"kvmesh-sim\"\\} [1-9]");
+    }
+
+    /**
      * Active-active: a second prefix-aware replica, started late, bootstraps from kv-index, tails the events, and once
      * caught up ranks every request exactly as the first replica does.
      */

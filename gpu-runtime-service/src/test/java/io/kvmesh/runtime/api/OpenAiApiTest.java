@@ -37,6 +37,9 @@ import io.restassured.http.ContentType;
 @QuarkusTestResource(KafkaBrokerTestResource.class)
 class OpenAiApiTest {
 
+    @jakarta.inject.Inject
+    io.kvmesh.runtime.app.RuntimePod pod;
+
     private static final String SYSTEM = "You are a careful assistant. ".repeat(12);
 
     private static String completion(String prompt, int maxTokens, boolean stream) {
@@ -182,6 +185,9 @@ class OpenAiApiTest {
                 .post("/v1/chat/completions").then().statusCode(200)
                 .body("choices[0].finish_reason", equalTo("tool_calls"));
         assertThat(metricSum("kvmesh_lamps_pause_decisions_total")).isEqualTo(decisions + 1);
+
+        assertThat(pod.engine().decisions().calls().predictSeconds("web.search"))
+                .as("kvmesh.lamps.tool-api-durations.\"web.search\"=250ms").isEqualTo(0.25);
 
         given().contentType(ContentType.JSON)
                 .body("{\"model\":\"kvmesh-sim\",\"prompt\":\"x\",\"max_tokens\":3,\"kvmesh_tool_call\":5}")

@@ -37,6 +37,7 @@ import io.kvmesh.operator.crd.v1alpha1.InferencePool;
 import io.kvmesh.operator.crd.v1alpha1.InferencePoolSpec;
 import io.kvmesh.operator.crd.v1alpha1.KafkaSpec;
 import io.kvmesh.operator.crd.v1alpha1.RoutingSpec;
+import io.kvmesh.operator.crd.v1alpha1.LampsSpec;
 import io.kvmesh.operator.crd.v1alpha1.RuntimeSpec;
 
 /**
@@ -154,6 +155,21 @@ public final class PoolPlanner {
                 p.put("kvmesh.kv-cache-mib", String.valueOf(mib));
             }
         }
+        if (runtime.getHostSwapSize() == null) {
+            // No host tier: LAMPS cannot swap (a swap decision becomes a discard, counted).
+            p.put("kvmesh.host-blocks", "0");
+        } else {
+            long mib = mebibytes(runtime.getHostSwapSize(), "spec.runtime.hostSwapSize", problems);
+            if (mib > 0) {
+                p.put("kvmesh.host-swap-mib", String.valueOf(mib));
+            }
+        }
+        LampsSpec lamps = spec.getLamps();
+        p.put("kvmesh.lamps.policy", lamps.getPolicy().value());
+        p.put("kvmesh.lamps.default-api-duration", lamps.getDefaultApiDuration());
+        // Quoted: a tool name may contain dots, which would otherwise nest the key.
+        lamps.getToolApiDurations().forEach((tool, duration) ->
+                p.put("kvmesh.lamps.tool-api-durations.\"" + tool + "\"", duration));
         kafka(p, topics);
         return p;
     }

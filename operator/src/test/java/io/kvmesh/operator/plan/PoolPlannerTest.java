@@ -92,7 +92,13 @@ class PoolPlannerTest {
                 .containsEntry("kvmesh.block-size", "32").containsEntry("kvmesh.kv-blocks", "8192")
                 .containsEntry("kvmesh.kafka.bootstrap-servers", "kafka-0.kafka:9092,kafka-1.kafka:9092")
                 .containsEntry("kvmesh.kafka.topic-prefix", "kvmesh.team-a.llama-chat")
-                .containsEntry("kvmesh.kafka.partitions", "12").containsEntry("kvmesh.kafka.create-topics", "false");
+                .containsEntry("kvmesh.kafka.partitions", "12").containsEntry("kvmesh.kafka.create-topics", "false")
+                .containsEntry("kvmesh.host-swap-mib", "16384")
+                .containsEntry("kvmesh.lamps.policy", "infercept").containsEntry("kvmesh.lamps.default-api-duration", "3s")
+                .containsEntry("kvmesh.lamps.tool-api-durations.\"calculator\"", "5ms");
+        assertThat(properties(planner.plan(read("minimal-pool.yaml")), Component.RUNTIME))
+                .as("no hostSwapSize: no host tier").containsEntry("kvmesh.host-blocks", "0")
+                .containsEntry("kvmesh.lamps.policy", "lamps");
         Properties router = properties(plan, Component.ROUTER);
         assertThat(router).containsEntry("kvmesh.policy", "approximate-prefix").containsEntry("kvmesh.block-size", "32")
                 .containsEntry("kvmesh.weights.prefix", "1.5").containsEntry("kvmesh.weights.host-block", "0.25")

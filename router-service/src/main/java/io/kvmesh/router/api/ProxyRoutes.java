@@ -54,6 +54,8 @@ public class ProxyRoutes {
     private static final Logger LOG = Logger.getLogger(ProxyRoutes.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> FORWARDED_HEADERS = List.of("content-type", "cache-control", "x-kvmesh-pod");
+    /** The session key of paused tool calls (the pod's; the router passes it on untouched). */
+    private static final String SESSION_HEADER = "x-kvmesh-session";
 
     private final RouterState state;
     private final InferenceRequestParser parser = new InferenceRequestParser();
@@ -200,6 +202,11 @@ public class ProxyRoutes {
                 .setPort(Integer.parseInt(pod.address().substring(colon + 1)))
                 .setURI(path)
                 .putHeader("content-type", "application/json");
+        // A pod pauses a session's KV on a tool call and resumes it on the session's next turn: it needs the key.
+        String session = ctx.request().getHeader(SESSION_HEADER);
+        if (session != null) {
+            options.putHeader(SESSION_HEADER, session);
+        }
         long[] sent = new long[1];
         client.request(options)
                 .compose(request -> {
