@@ -332,7 +332,14 @@ final class KvEventPack {
                     return medium;
                 }
             }
-            throw malformed("expected one of " + Arrays.toString(Medium.values()) + ", got \"" + name + "\"");
+            // vLLM's own names for the tiers (its CPU offloading publishes "CPU").
+            if (name.equals("GPU")) {
+                return Medium.DEVICE;
+            }
+            if (name.equals("CPU")) {
+                return Medium.HOST;
+            }
+            throw malformed("expected one of " + Arrays.toString(Medium.values()) + " (or vLLM's GPU, CPU), got \"" + name + "\"");
         }
 
         private void skip(int values) throws IOException {

@@ -95,8 +95,15 @@ class KvEventPackTest {
                 .packArrayHeader(3).packInt(1).packInt(1).packInt(1).packInt(2).packNil().packString("DEVICE")),
                 "events[0].tokenIds", "expected blockHashes × blockSize = 2 token ids, got 3");
         assertMalformed(withEvent(p -> p.packArrayHeader(7).packString("BlockStored").packArrayHeader(1).packLong(1).packNil()
-                .packArrayHeader(2).packInt(1).packInt(1).packInt(2).packNil().packString("GPU")),
-                "events[0].medium", "expected one of [DEVICE, HOST], got \"GPU\"");
+                .packArrayHeader(2).packInt(1).packInt(1).packInt(2).packNil().packString("TAPE")),
+                "events[0].medium", "expected one of [DEVICE, HOST] (or vLLM's GPU, CPU), got \"TAPE\"");
+        // vLLM's offloading connector names the tiers GPU and CPU: read as ours.
+        for (String vllm : List.of("GPU", "CPU")) {
+            KvEventBatch batch = codec.decodeBatch(withEvent(p -> p.packArrayHeader(7).packString("BlockStored").packArrayHeader(1)
+                    .packLong(1).packNil().packArrayHeader(2).packInt(1).packInt(1).packInt(2).packNil().packString(vllm)));
+            assertThat(((BlockStored) batch.events().getFirst()).medium())
+                    .isEqualTo(vllm.equals("GPU") ? Medium.DEVICE : Medium.HOST);
+        }
         assertMalformed(pack(p -> p.packArrayHeader(6).packInt(1).packString("p").packLong(1).packLong(0).packLong(5)
                 .packArrayHeader(Integer.MAX_VALUE)), "events", "claims 2147483647 elements");
         byte[] good = codec.encode(sampleBatch());
