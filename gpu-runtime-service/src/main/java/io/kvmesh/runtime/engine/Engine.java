@@ -258,9 +258,8 @@ public final class Engine implements AutoCloseable {
      * Decides and applies what a pausing sequence's KV becomes, before the scheduler releases its blocks: pinned on
      * the device, copied to the host tier and pinned there, or left to the prefix cache's LRU.
      */
-    private void pause(SequenceState sequence) {
+    private void pause(SequenceState sequence, String tool) {
         String session = sequence.request.session();
-        String tool = sequence.toolCall();
         int context = sequence.tokenCount();
         int fullBlocks = sequence.kv.computedTokens() / kv.pool().blockSize();
         boolean hostHasRoom = kv.host() != null && kv.host().freeBlocks() >= fullBlocks;
@@ -295,6 +294,19 @@ public final class Engine implements AutoCloseable {
         LOG.debugf("pause %s on %s: %s (context %d tokens, call predicted %.3f s; waste keep %.3g, discard %.3g, swap %.3g B*s)",
                 session, tool, choice, context, decision.predictedSeconds(), decision.wastes().keep(),
                 decision.wastes().discard(), decision.wastes().swap());
+    }
+
+    /** The tool the request declared its turn ends in, else the one its output calls (as its sink recognises it). */
+    private static String calledTool(SequenceState sequence) {
+        if (sequence.toolCall() != null) {
+            return sequence.toolCall();
+        }
+        try {
+            return sequence.request.sink().calledTool();
+        } catch (RuntimeException e) {
+            LOG.warnf("request %s: recognising a tool call failed: %s", sequence.id(), e.toString());
+            return null;
+        }
     }
 
     /** Runs the host → device copies admissions planned, timing them for the cost profile. */
@@ -392,9 +404,10 @@ public final class Engine implements AutoCloseable {
     }
 
     private void complete(SequenceState sequence, FinishReason reason) {
-        if (reason != FinishReason.ABORT && sequence.toolCall() != null) {
+        String tool = reason == FinishReason.ABORT ? null : calledTool(sequence);
+        if (tool != null) {
             if (sequence.request.session() != null && sequence.kv != null) {
-                pause(sequence);
+                pause(sequence, tool);
             }
             reason = FinishReason.TOOL_CALLS;
         }

@@ -55,7 +55,7 @@ class PauseLifecycleTest {
         engine.close();
     }
 
-    private static final class Turn implements TokenSink {
+    private static class Turn implements TokenSink {
         final List<Integer> tokens = new ArrayList<>();
         final CompletableFuture<FinishReason> done = new CompletableFuture<>();
         volatile int cached;
@@ -158,5 +158,21 @@ class PauseLifecycleTest {
         assertThat(turn.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
         assertThat(engine.stats().paused()).isZero();
         assertThat(engine.stats().usedBlocks()).isZero();
+    }
+
+    /** A turn whose output the sink recognises as a call (a chat with tools) pauses like a declared one. */
+    @Test
+    void aToolCallRecognisedInTheOutputPausesTheSession() throws Exception {
+        start(PausePolicy.KEEP, 0, Duration.ofMinutes(1), Map.of());
+        Turn turn = new Turn() {
+            @Override
+            public String calledTool() {
+                return tokens.size() == 8 ? "get_weather" : null;
+            }
+        };
+        engine.submit(new GenerationRequest("parsed", prompt(1, 40), 8, SamplingParams.GREEDY, turn, "", "s", null));
+        assertThat(turn.done.get(20, TimeUnit.SECONDS)).isEqualTo(FinishReason.TOOL_CALLS);
+        assertThat(engine.stats().paused()).isEqualTo(1);
+        assertThat(engine.pauseStats().kept()).isEqualTo(1);
     }
 }
