@@ -72,6 +72,8 @@ public class MetricsRoute {
                 PauseStats::recomputedTokens);
         pauseCounter("kvmesh_lamps_resumed", "Paused sessions whose next turn arrived.", PauseStats::resumed);
         pauseCounter("kvmesh_lamps_expired", "Paused sessions released after the pause timeout.", PauseStats::expired);
+        pauseCounter("kvmesh_lamps_reclaimed", "Pauses whose pinned KV was released early because waiting requests needed the blocks.",
+                PauseStats::reclaimed);
         pauseCounter("kvmesh_lamps_call_prediction_abs_error_seconds",
                 "Sum over resumed sessions of |predicted - actual| call duration (divide by kvmesh_lamps_resumed_total).",
                 PauseStats::predictionAbsErrorSecondsSum);

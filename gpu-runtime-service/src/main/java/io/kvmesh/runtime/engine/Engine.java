@@ -52,6 +52,7 @@ public final class Engine implements AutoCloseable {
     private long recomputedTokens;
     private long resumed;
     private long expired;
+    private long reclaimed;
     private double predictionError;
     private final LinkedBlockingQueue<SequenceState> submissions = new LinkedBlockingQueue<>();
     private final Thread loop;
@@ -187,6 +188,9 @@ public final class Engine implements AutoCloseable {
         }
         expirePauses(System.nanoTime());
         List<ScheduledChunk> chunks = scheduler.schedule();
+        if (chunks.isEmpty() && scheduler.waitingCount() > 0 && reclaimPinnedPause(System.nanoTime())) {
+            chunks = scheduler.schedule();
+        }
         swapIn(kv.takeSwapIns());
         stats = snapshot();
         if (chunks.isEmpty()) {
@@ -329,6 +333,36 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Nothing can run while requests wait: the blocks are held by paused sessions. Pinned KV must never starve live
+     * requests (with every block kept, even the resuming turns could not be admitted), so the pause whose session is
+     * predicted to return last gives its pins up — its KV stays in the caches, evictable, as if discarded. Returns
+     * whether one did.
+     */
+    private boolean reclaimPinnedPause(long now) {
+        PausedSession latest = null;
+        double latestReturn = Double.NEGATIVE_INFINITY;
+        for (PausedSession pause : paused.values()) {
+            if (pause.deviceBlocks() == null && pause.hostBlocks() == null) {
+                continue;
+            }
+            double returnsIn = pause.predictedSeconds() - (now - pause.pausedAtNanos()) / 1e9;
+            if (returnsIn > latestReturn) {
+                latest = pause;
+                latestReturn = returnsIn;
+            }
+        }
+        if (latest == null) {
+            return false;
+        }
+        release(latest);
+        paused.put(latest.session(), new PausedSession(latest.session(), latest.tool(), PauseChoice.DISCARD,
+                latest.pausedAtNanos(), latest.predictedSeconds(), latest.contextTokens(), null, null));
+        reclaimed++;
+        LOG.debugf("pause %s on %s gave up its pinned KV: requests were waiting for blocks", latest.session(), latest.tool());
+        return true;
+    }
+
     /** Drops pauses older than the timeout: their sessions never came back. */
     private void expirePauses(long now) {
         for (Iterator<PausedSession> it = paused.values().iterator(); it.hasNext(); ) {
@@ -432,7 +466,7 @@ public final class Engine implements AutoCloseable {
         ForwardCostModel model = decisions.costs().forward();
         pauseStats = new PauseStats(paused.size(), choices[PauseChoice.KEEP.ordinal()], choices[PauseChoice.SWAP.ordinal()],
                 choices[PauseChoice.DISCARD.ordinal()], hostFullFallbacks, blocksSwappedOut, blocksSwappedIn,
-                recomputedTokens, resumed, expired, predictionError, model.b(), model.c(),
+                recomputedTokens, resumed, expired, reclaimed, predictionError, model.b(), model.c(),
                 decisions.costs().swapSecondsPerToken());
         return new EngineStats(scheduler.runningCount(), scheduler.waitingCount() + submissions.size(),
                 kv.pool().usedBlocks(), kv.pool().totalBlocks(), kv.queryTokens(), kv.hitTokens(), promptTokens,

@@ -3,7 +3,8 @@ package io.kvmesh.runtime.engine;
 /**
  * What the engine did with paused sessions, totals since start (for {@code /metrics} and the pod status): decisions by
  * choice, swaps that fell back to discard because the host tier was full, blocks copied each way, context tokens
- * recomputed on resume, sessions resumed, expired or replaced, and the call-duration prediction error.
+ * recomputed on resume, sessions resumed or expired, pauses whose pinned KV was reclaimed because waiting requests
+ * needed the blocks, and the call-duration prediction error.
  */
 public record PauseStats(
         int paused,
@@ -16,12 +17,13 @@ public record PauseStats(
         long recomputedTokens,
         long resumed,
         long expired,
+        long reclaimed,
         double predictionAbsErrorSecondsSum,
         double forwardSecondsPerToken,
         double forwardSecondsFixed,
         double swapSecondsPerToken) {
 
-    public static final PauseStats NONE = new PauseStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final PauseStats NONE = new PauseStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     public long decisions() {
         return kept + swapped + discarded;

@@ -175,4 +175,19 @@ class PauseLifecycleTest {
         assertThat(engine.stats().paused()).isEqualTo(1);
         assertThat(engine.pauseStats().kept()).isEqualTo(1);
     }
+
+    /** Kept KV never starves live requests: with every block pinned, the pause predicted to return last lets go. */
+    @Test
+    void pinnedPausesGiveWayWhenWaitingRequestsCannotBeAdmitted() throws Exception {
+        start(PausePolicy.KEEP, 0, Duration.ofMinutes(1), Map.of("chat", 30.0, "calculator", 0.01));
+        run(prompt(1, 320), 2, "a", "calculator");
+        run(prompt(1000, 320), 2, "b", "chat");
+        run(prompt(2000, 320), 2, "c", "calculator");
+        assertThat(engine.stats().usedBlocks()).as("3 x 20 pinned of 64").isEqualTo(60);
+        Turn big = run(prompt(5000, 150), 4, null, null);
+        assertThat(big.done.get()).isEqualTo(FinishReason.LENGTH);
+        assertThat(engine.pauseStats().reclaimed()).isEqualTo(1);
+        assertThat(engine.stats().paused()).as("still paused, holding nothing").isEqualTo(3);
+        assertThat(engine.stats().usedBlocks()).as("b (the chat, back last) let go").isEqualTo(40);
+    }
 }
