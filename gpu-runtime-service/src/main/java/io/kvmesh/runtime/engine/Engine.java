@@ -34,6 +34,8 @@ import io.kvmesh.runtime.lamps.PausePolicy;
 public final class Engine implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Engine.class);
+    /** Paused sessions held at most. */
+    static final int MAX_PAUSED = 65_536;
 
     private final KvCacheManager kv;
     private final Scheduler scheduler;
@@ -294,6 +296,13 @@ public final class Engine implements AutoCloseable {
                 decision.predictedSeconds(), context, pinned, hostPinned));
         if (previous != null) {
             release(previous);
+        }
+        // Sessions come from requests: a flood of them expires the oldest early rather than growing without bound.
+        while (paused.size() > MAX_PAUSED) {
+            Iterator<PausedSession> oldest = paused.values().iterator();
+            release(oldest.next());
+            oldest.remove();
+            expired++;
         }
         LOG.debugf("pause %s on %s: %s (context %d tokens, call predicted %.3f s; waste keep %.3g, discard %.3g, swap %.3g B*s)",
                 session, tool, choice, context, decision.predictedSeconds(), decision.wastes().keep(),
