@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.AfterAll;
@@ -22,9 +19,9 @@ import io.kvmesh.runtime.engine.Engine;
 import io.kvmesh.runtime.engine.FinishReason;
 import io.kvmesh.runtime.engine.GenerationRequest;
 import io.kvmesh.runtime.engine.PauseStats;
+import io.kvmesh.runtime.engine.RecordingSink;
 import io.kvmesh.runtime.engine.SamplingParams;
 import io.kvmesh.runtime.engine.Scheduler;
-import io.kvmesh.runtime.engine.TokenSink;
 import io.kvmesh.runtime.kv.BlockPool;
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventSink;
@@ -68,40 +65,15 @@ class ResumedSessionTest {
         return engine;
     }
 
-    private static final class Output implements TokenSink {
-        final List<Integer> tokens = new ArrayList<>();
-        final CompletableFuture<FinishReason> done = new CompletableFuture<>();
-        volatile int cached;
-
-        @Override
-        public void onToken(int tokenId) {
-            tokens.add(tokenId);
-        }
-
-        @Override
-        public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
-            cached = cachedPromptTokens;
-            done.complete(reason);
-        }
-
-        FinishReason await() throws Exception {
-            return done.get(120, TimeUnit.SECONDS);
-        }
-    }
-
-    private static Output run(Engine engine, String id, int[] prompt, int maxTokens, String session, String tool) throws Exception {
-        Output output = new Output();
+    private static RecordingSink run(Engine engine, String id, int[] prompt, int maxTokens, String session, String tool) throws Exception {
+        RecordingSink output = new RecordingSink();
         engine.submit(new GenerationRequest(id, prompt, maxTokens, SamplingParams.GREEDY, output, "", session, tool));
-        output.await();
+        output.await(120);
         return output;
     }
 
     private static int[] concat(int[]... parts) {
         return java.util.Arrays.stream(parts).flatMapToInt(IntStream::of).toArray();
-    }
-
-    private static int[] ids(List<Integer> tokens) {
-        return tokens.stream().mapToInt(Integer::intValue).toArray();
     }
 
     @ParameterizedTest
@@ -113,17 +85,17 @@ class ResumedSessionTest {
         int[] secondTurn;
         List<Integer> cold;
         try (Engine reference = engine(PausePolicy.DISCARD)) {
-            Output first = run(reference, "ref-1", firstTurn, 14, null, null);
-            secondTurn = concat(firstTurn, ids(first.tokens), toolResult);
+            RecordingSink first = run(reference, "ref-1", firstTurn, 14, null, null);
+            secondTurn = concat(firstTurn, first.tokenIds(), toolResult);
             try (Engine fresh = engine(PausePolicy.DISCARD)) {
                 cold = run(fresh, "cold-2", secondTurn, 12, null, null).tokens;
             }
         }
 
         try (Engine engine = engine(policy)) {
-            Output first = run(engine, "turn-1", firstTurn, 14, "s1", "calculator");
+            RecordingSink first = run(engine, "turn-1", firstTurn, 14, "s1", "calculator");
             assertThat(first.done.get()).isEqualTo(FinishReason.TOOL_CALLS);
-            assertThat(concat(firstTurn, ids(first.tokens), toolResult)).isEqualTo(secondTurn);
+            assertThat(concat(firstTurn, first.tokenIds(), toolResult)).isEqualTo(secondTurn);
             PauseStats paused = engine.pauseStats();
             assertThat(paused.paused()).isEqualTo(1);
             if (policy != PausePolicy.KEEP) {
@@ -131,7 +103,7 @@ class ResumedSessionTest {
                 int[] filler = IntStream.range(0, DEVICE_BLOCKS * 16 - 2).map(i -> 1000 + i % 500).toArray();
                 run(engine, "filler", filler, 1, null, null);
             }
-            Output second = run(engine, "turn-2", secondTurn, 12, "s1", null);
+            RecordingSink second = run(engine, "turn-2", secondTurn, 12, "s1", null);
             assertThat(second.done.get()).isEqualTo(FinishReason.LENGTH);
             assertThat(second.tokens).as("greedy tokens after a %s pause", policy).isEqualTo(cold);
 

@@ -3,10 +3,8 @@ package io.kvmesh.runtime.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
@@ -55,27 +53,14 @@ class PauseLifecycleTest {
         engine.close();
     }
 
-    private static class Turn implements TokenSink {
-        final List<Integer> tokens = new ArrayList<>();
-        final CompletableFuture<FinishReason> done = new CompletableFuture<>();
-        volatile int cached;
-
-        @Override
-        public void onToken(int tokenId) {
-            tokens.add(tokenId);
-        }
-
-        @Override
-        public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
-            cached = cachedPromptTokens;
-            done.complete(reason);
-        }
+    /** One turn's output. */
+    private static class Turn extends RecordingSink {
     }
 
     private Turn run(int[] prompt, int maxTokens, String session, String tool) throws Exception {
         Turn turn = new Turn();
         engine.submit(new GenerationRequest("r" + System.nanoTime(), prompt, maxTokens, SamplingParams.GREEDY, turn, "", session, tool));
-        turn.done.get(20, TimeUnit.SECONDS);
+        turn.await(20);
         return turn;
     }
 
