@@ -1,5 +1,7 @@
 package io.kvmesh.openai;
 
+import java.util.List;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -15,13 +17,30 @@ public final class CompletionJson {
     /** A whole (non-streaming) response. */
     public static String response(InferenceRequest.Kind kind, String id, long created, String model, String text,
                                   String finishReason, Usage usage) {
+        return response(kind, id, created, model, text, List.of(), finishReason, usage);
+    }
+
+    /**
+     * A whole (non-streaming) response; a chat answer that made {@code toolCalls} has them as
+     * {@code message.tool_calls} and {@code content} null, as OpenAI and vLLM answer.
+     */
+    public static String response(InferenceRequest.Kind kind, String id, long created, String model, String text,
+                                  List<ToolCall> toolCalls, String finishReason, Usage usage) {
         ObjectNode body = header(kind, id, created, model, false);
         ObjectNode choice = body.putArray("choices").addObject();
         choice.put("index", 0);
         if (kind == InferenceRequest.Kind.CHAT) {
             ObjectNode message = choice.putObject("message");
             message.put("role", "assistant");
-            message.put("content", text);
+            if (toolCalls.isEmpty()) {
+                message.put("content", text);
+            } else {
+                message.putNull("content");
+                ArrayNode calls = message.putArray("tool_calls");
+                for (ToolCall call : toolCalls) {
+                    toolCall(calls.addObject(), call);
+                }
+            }
         } else {
             choice.put("text", text);
             choice.putNull("logprobs");
@@ -55,6 +74,29 @@ public final class CompletionJson {
             choice.put("finish_reason", finishReason);
         }
         return body.toString();
+    }
+
+    /**
+     * A streamed chat chunk carrying call number {@code index} whole (id, type, name and arguments at once, which
+     * OpenAI's clients accumulate like any split), and the role when it is the stream's first chunk.
+     */
+    public static String toolCallChunk(String id, long created, String model, int index, ToolCall call, boolean first) {
+        ObjectNode body = header(InferenceRequest.Kind.CHAT, id, created, model, true);
+        ObjectNode choice = body.putArray("choices").addObject();
+        choice.put("index", 0);
+        ObjectNode delta = choice.putObject("delta");
+        if (first) {
+            delta.put("role", "assistant");
+        }
+        toolCall(delta.putArray("tool_calls").addObject().put("index", index), call);
+        choice.putNull("finish_reason");
+        return body.toString();
+    }
+
+    private static void toolCall(ObjectNode node, ToolCall call) {
+        node.put("id", call.id());
+        node.put("type", "function");
+        node.putObject("function").put("name", call.name()).put("arguments", call.arguments());
     }
 
     /** The final chunk of a stream that asked for {@code stream_options.include_usage}: no choices, the usage. */

@@ -2,7 +2,11 @@ package io.kvmesh.openai;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonParser;
@@ -12,10 +16,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.kvmesh.model.chat.ChatMessage;
+import io.kvmesh.model.chat.ChatTool;
 
 /**
  * Parses and validates an OpenAI request body. Every refusal is an {@link OpenAiException} with a 400 naming the
- * parameter, never a stack trace. Unknown fields are accepted and ignored, as OpenAI-compatible servers do.
+ * parameter, never a stack trace. Unknown fields are accepted and ignored, as OpenAI-compatible servers do (so is
+ * {@code tools} on a completion, as vLLM's completions API has none).
  */
 public final class InferenceRequestParser {
 
@@ -38,6 +44,8 @@ public final class InferenceRequestParser {
         String prompt = null;
         int[] promptTokens = null;
         List<ChatMessage> messages = null;
+        List<ChatTool> tools = List.of();
+        InferenceRequest.ToolChoice toolChoice = InferenceRequest.ToolChoice.NONE;
         if (kind == InferenceRequest.Kind.COMPLETION) {
             JsonNode value = root.get("prompt");
             if (value == null || value.isNull()) {
@@ -61,6 +69,8 @@ public final class InferenceRequestParser {
             }
         } else {
             messages = messages(root.get("messages"));
+            tools = tools(root.get("tools"));
+            toolChoice = toolChoice(root.get("tool_choice"), !tools.isEmpty());
         }
         int defaultMax = kind == InferenceRequest.Kind.CHAT ? DEFAULT_CHAT_MAX_TOKENS : DEFAULT_COMPLETION_MAX_TOKENS;
         String maxName = root.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -99,7 +109,8 @@ public final class InferenceRequestParser {
             throw invalid("'user' must be at most 512 characters.", "user");
         }
         return new InferenceRequest(kind, model, prompt, promptTokens, messages, maxTokens, stream, includeUsage,
-                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt == null ? "" : cacheSalt, toolCall);
+                temperature, topP, Math.max(0, topK), seed, stop, user, cacheSalt == null ? "" : cacheSalt, toolCall,
+                tools, toolChoice);
     }
 
     private JsonNode readJson(byte[] body) {
@@ -139,7 +150,7 @@ public final class InferenceRequestParser {
         return List.copyOf(stops);
     }
 
-    private static List<ChatMessage> messages(JsonNode value) {
+    private List<ChatMessage> messages(JsonNode value) {
         if (value == null || value.isNull()) {
             throw invalid("'messages' is a required property.", "messages");
         }
@@ -157,9 +168,186 @@ public final class InferenceRequestParser {
             if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
                 throw invalid("'" + at + ".role' must be one of " + ROLES + ".", at + ".role");
             }
-            messages.add(new ChatMessage(role.textValue(), content(message.get("content"), at + ".content")));
+            String content = content(message.get("content"), at + ".content");
+            List<ChatMessage.ToolCall> toolCalls = toolCalls(message.get("tool_calls"), role.textValue(), at + ".tool_calls");
+            String toolCallId = text(message, "tool_call_id", at + ".tool_call_id");
+            String name = text(message, "name", at + ".name");
+            messages.add(new ChatMessage(role.textValue(), content, toolCalls, toolCallId, name));
         }
         return messages;
+    }
+
+    /**
+     * An assistant message's {@code tool_calls}: {@code [{"id", "type": "function", "function": {"name",
+     * "arguments"}}]}, {@code arguments} a string of JSON (given to the template as its value, as vLLM does; a
+     * string that is not JSON is given as it is).
+     */
+    private List<ChatMessage.ToolCall> toolCalls(JsonNode value, String role, String at) {
+        if (value == null || value.isNull()) {
+            return List.of();
+        }
+        if (!"assistant".equals(role)) {
+            throw invalid("'" + at + "' is only allowed on assistant messages.", at);
+        }
+        if (!value.isArray()) {
+            throw invalid("'" + at + "' must be an array of tool calls.", at);
+        }
+        List<ChatMessage.ToolCall> calls = new ArrayList<>(value.size());
+        for (int i = 0; i < value.size(); i++) {
+            JsonNode call = value.get(i);
+            String callAt = at + "[" + i + "]";
+            if (!call.isObject()) {
+                throw invalid("'" + callAt + "' must be an object.", callAt);
+            }
+            String id = text(call, "id", callAt + ".id");
+            if (id == null) {
+                throw invalid("'" + callAt + ".id' is a required property.", callAt + ".id");
+            }
+            functionType(call, callAt);
+            JsonNode function = function(call, callAt);
+            String name = name(function, callAt + ".function.name");
+            String arguments = text(function, "arguments", callAt + ".function.arguments");
+            if (arguments == null) {
+                throw invalid("'" + callAt + ".function.arguments' is a required property.", callAt + ".function.arguments");
+            }
+            calls.add(new ChatMessage.ToolCall(id, name, argumentsValue(arguments)));
+        }
+        return calls;
+    }
+
+    /** The value of an arguments string of JSON, as plain Java values; the string itself when it is not JSON. */
+    private Object argumentsValue(String arguments) {
+        try {
+            JsonNode value = json.readTree(arguments);
+            return value.isMissingNode() ? arguments : plain(value);
+        } catch (JsonProcessingException e) {
+            return arguments;
+        }
+    }
+
+    /**
+     * {@code tools}: a non-empty array of {@code {"type": "function", "function": {"name", "description"?,
+     * "parameters"?}}} with distinct names; each kept whole (other fields too) for the chat template.
+     */
+    private static List<ChatTool> tools(JsonNode value) {
+        if (value == null || value.isNull()) {
+            return List.of();
+        }
+        if (!value.isArray() || value.isEmpty()) {
+            throw invalid("'tools' must be a non-empty array of tools.", "tools");
+        }
+        List<ChatTool> tools = new ArrayList<>(value.size());
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < value.size(); i++) {
+            JsonNode tool = value.get(i);
+            String at = "tools[" + i + "]";
+            if (!tool.isObject()) {
+                throw invalid("'" + at + "' must be an object.", at);
+            }
+            functionType(tool, at);
+            JsonNode function = function(tool, at);
+            String name = name(function, at + ".function.name");
+            if (!names.add(name)) {
+                throw invalid("'" + at + ".function.name' repeats the tool name '" + name + "'; tool names must be unique.",
+                        at + ".function.name");
+            }
+            text(function, "description", at + ".function.description");
+            JsonNode parameters = function.get("parameters");
+            if (parameters != null && !parameters.isNull() && !parameters.isObject()) {
+                throw invalid("'" + at + ".function.parameters' must be a JSON Schema object.", at + ".function.parameters");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> definition = (Map<String, Object>) plain(tool);
+            tools.add(new ChatTool(name, definition));
+        }
+        return List.copyOf(tools);
+    }
+
+    /**
+     * {@code tool_choice}: {@code "auto"} (the default with tools) or {@code "none"} (the default without). Forcing a
+     * call ({@code "required"}, or naming a function) needs constrained decoding, which kvmesh does not do: refused.
+     */
+    private static InferenceRequest.ToolChoice toolChoice(JsonNode value, boolean hasTools) {
+        if (value == null || value.isNull()) {
+            return hasTools ? InferenceRequest.ToolChoice.AUTO : InferenceRequest.ToolChoice.NONE;
+        }
+        if (value.isTextual() && value.textValue().equals("none")) {
+            return InferenceRequest.ToolChoice.NONE;
+        }
+        if (value.isTextual() && value.textValue().equals("auto")) {
+            if (!hasTools) {
+                throw invalid("'tool_choice' is only allowed when 'tools' are given.", "tool_choice");
+            }
+            return InferenceRequest.ToolChoice.AUTO;
+        }
+        if ((value.isTextual() && value.textValue().equals("required")) || value.isObject()) {
+            throw invalid("'tool_choice' " + (value.isObject() ? "naming a function" : "\"required\"")
+                    + " is not supported: forcing a tool call needs constrained decoding, which this server does not do;"
+                    + " use \"auto\" or \"none\".", "tool_choice");
+        }
+        throw invalid("'tool_choice' must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}.",
+                "tool_choice");
+    }
+
+    /** {@code type}, which must be {@code "function"} (the only kind of tool OpenAI's chat API has). */
+    private static void functionType(JsonNode object, String at) {
+        JsonNode type = object.get("type");
+        if (type == null || !type.isTextual() || !type.textValue().equals("function")) {
+            throw invalid("'" + at + ".type' must be \"function\".", at + ".type");
+        }
+    }
+
+    private static JsonNode function(JsonNode object, String at) {
+        JsonNode function = object.get("function");
+        if (function == null || !function.isObject()) {
+            throw invalid("'" + at + ".function' must be an object.", at + ".function");
+        }
+        return function;
+    }
+
+    /** A function's name: 1 to 256 characters, not all blank (any characters, so tool names like {@code web.search} work). */
+    private static String name(JsonNode function, String at) {
+        JsonNode name = function.get("name");
+        if (name == null || name.isNull()) {
+            throw invalid("'" + at + "' is a required property.", at);
+        }
+        if (!name.isTextual() || name.textValue().isBlank() || name.textValue().length() > 256) {
+            throw invalid("'" + at + "' must be a string of 1 to 256 characters, not all blank.", at);
+        }
+        return name.textValue();
+    }
+
+    /**
+     * A JSON value as the plain Java values chat templates read: {@code Map} (key order kept), {@code List},
+     * {@code String}, {@code Long} or {@code BigInteger}, {@code Double}, {@code Boolean}, null. Read-only.
+     */
+    private static Object plain(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) {
+            return null;
+        }
+        if (node.isObject()) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            node.properties().forEach(field -> map.put(field.getKey(), plain(field.getValue())));
+            return Collections.unmodifiableMap(map);
+        }
+        if (node.isArray()) {
+            List<Object> list = new ArrayList<>(node.size());
+            node.forEach(element -> list.add(plain(element)));
+            return Collections.unmodifiableList(list);
+        }
+        if (node.isTextual()) {
+            return node.textValue();
+        }
+        if (node.isBoolean()) {
+            return node.booleanValue();
+        }
+        if (node.isIntegralNumber()) {
+            return node.canConvertToLong() ? (Object) node.longValue() : node.bigIntegerValue();
+        }
+        if (node.isNumber()) {
+            return node.doubleValue();
+        }
+        return node.asText();
     }
 
     /** A string, or an array of {@code {"type":"text","text":…}} parts, joined. */
@@ -191,6 +379,18 @@ public final class InferenceRequestParser {
             }
         }
         return true;
+    }
+
+    /** An optional string field {@code name} of {@code object}, null when absent; {@code at} is its path for errors. */
+    private static String text(JsonNode object, String name, String at) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw invalid("'" + at + "' must be a string.", at);
+        }
+        return value.textValue();
     }
 
     private static String text(JsonNode object, String name, boolean required) {

@@ -6,9 +6,9 @@ import io.kvmesh.model.chat.ChatTemplateException;
 /**
  * The prompt's token ids exactly as the pod computes them; the router uses the same to hash blocks. A completion
  * prompt is tokenized as it is, BOS first, special tokens as plain text. A chat is rendered by the model's chat
- * template (with the generation prompt) and tokenized as llama.cpp tokenizes template output: special tokens the
- * template writes become their ids, BOS first unless the template already wrote it (the fallback format keeps special
- * tokens as plain text). Token-id prompts are used as given.
+ * template (with the generation prompt and the request's tools) and tokenized as llama.cpp tokenizes template
+ * output: special tokens the template writes become their ids, BOS first unless the template already wrote it (the
+ * fallback format keeps special tokens as plain text). Token-id prompts are used as given.
  */
 public final class PromptEncoder {
 
@@ -36,7 +36,7 @@ public final class PromptEncoder {
         ChatTemplate template = format.chatTemplate();
         String text;
         try {
-            text = template.render(request.messages(), true);
+            text = template.render(request.messages(), request.tools(), true);
         } catch (ChatTemplateException e) {
             throw new OpenAiException(OpenAiError.invalidRequest(e.getMessage(), "messages"));
         }

@@ -90,4 +90,65 @@ class PromptEncoderTest {
         assertThat(PromptEncoder.tokens(request(InferenceRequest.Kind.CHAT,
                 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}"), format)).isNotEmpty();
     }
+
+    @Test
+    void toolsAndToolCallHistoryAreRenderedTheSameForEveryParseOfTheRequest() {
+        String body = """
+                {"model":"m","tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
+                 "properties":{"city":{"type":"string"},"unit":{"enum":["C","F"]}}}}}],%s
+                 "messages":[{"role":"user","content":"Weather in Paris?"},
+                 {"role":"assistant","tool_calls":[{"id":"call_1","type":"function",
+                  "function":{"name":"get_weather","arguments":"{\\"unit\\":\\"C\\",\\"city\\":\\"Paris\\"}"}}]},
+                 {"role":"tool","tool_call_id":"call_1","content":"22"}]}""";
+        PromptFormat fallback = PromptFormat.withFallbackChat(new ByteTokenizer(), "sim backend");
+        int[] ids = PromptEncoder.tokens(request(InferenceRequest.Kind.CHAT, body.formatted("")), fallback);
+        assertThat(new ByteTokenizer().decode(ids)).isEqualTo("""
+                <|tools|>
+                {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", \
+                "properties": {"city": {"type": "string"}, "unit": {"enum": ["C", "F"]}}}}}
+                <|user|>
+                Weather in Paris?
+                <|assistant|>
+                {"name": "get_weather", "parameters": {"unit": "C", "city": "Paris"}}
+                <|tool|>
+                22
+                <|assistant|>
+                """);
+        // The router parses and encodes the request itself: the same body gives the same ids, every time.
+        assertThat(PromptEncoder.tokens(request(InferenceRequest.Kind.CHAT, body.formatted("")), fallback)).isEqualTo(ids);
+        // tool_choice "none" still shows the model its tools (vLLM's default); it only stops reading calls.
+        assertThat(PromptEncoder.tokens(request(InferenceRequest.Kind.CHAT, body.formatted("\"tool_choice\":\"none\",")), fallback))
+                .isEqualTo(ids);
+        PromptFormat llama3 = new PromptFormat(tokenizer, new JinjaChatTemplate(LLAMA31_TOOLS, "<|begin_of_text|>", "<|eot_id|>"));
+        String rendered = tokenizer.decode(PromptEncoder.tokens(request(InferenceRequest.Kind.CHAT, body.formatted("")), llama3));
+        assertThat(rendered).contains("\"name\": \"get_weather\"")
+                .contains("{\"name\": \"get_weather\", \"parameters\": {\"unit\": \"C\", \"city\": \"Paris\"}}")
+                .contains("ipython\n\n22");
+    }
+
+    /** The tool parts of Llama 3.1's template, shortened. */
+    private static final String LLAMA31_TOOLS = """
+            {{- bos_token }}
+            {%- if tools is not none %}
+                {{- '<|start_header_id|>system<|end_header_id|>\n\nEnvironment: ipython\n\n' }}
+                {%- for t in tools %}
+                    {{- t | tojson(indent=4) + '\n\n' }}
+                {%- endfor %}
+                {{- '<|eot_id|>' }}
+            {%- endif %}
+            {%- for message in messages %}
+                {%- if 'tool_calls' in message %}
+                    {%- set call = message.tool_calls[0].function %}
+                    {{- '<|start_header_id|>assistant<|end_header_id|>\n\n{"name": "' + call.name + '", "parameters": ' }}
+                    {{- call.arguments | tojson + '}<|eot_id|>' }}
+                {%- elif message.role == 'tool' %}
+                    {{- '<|start_header_id|>ipython<|end_header_id|>\n\n' + message.content + '<|eot_id|>' }}
+                {%- else %}
+                    {{- '<|start_header_id|>' + message.role + '<|end_header_id|>\n\n' + message.content | trim + '<|eot_id|>' }}
+                {%- endif %}
+            {%- endfor %}
+            {%- if add_generation_prompt %}
+                {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}
+            {%- endif %}
+            """;
 }

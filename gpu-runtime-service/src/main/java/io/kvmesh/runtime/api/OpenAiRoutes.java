@@ -12,6 +12,8 @@ import io.kvmesh.openai.InferenceRequestParser;
 import io.kvmesh.openai.OpenAiError;
 import io.kvmesh.openai.OpenAiException;
 import io.kvmesh.openai.PromptEncoder;
+import io.kvmesh.openai.ToolCall;
+import io.kvmesh.openai.ToolCallParser;
 import io.kvmesh.openai.Usage;
 import io.kvmesh.openai.vertx.ErrorResponses;
 import io.kvmesh.model.tokenizer.StreamingDecoder;
@@ -118,8 +120,14 @@ public class OpenAiRoutes {
      * Streams or collects one request's text into its HTTP response, on the engine thread. With stop strings, the last
      * few characters are held back until they cannot begin a stop string, so a stop string is never shown. The engine
      * itself stops at every end-of-generation token (EOS, or end of turn such as Llama 3's {@code <|eot_id|>}).
+     *
+     * <p>A chat with {@code tools} (and {@code tool_choice} {@code "auto"}) is read for calls as vLLM's
+     * {@code llama3_json} parser reads it ({@link ToolCallParser}): while the answer may still be a call (it starts
+     * with <code>{</code> or {@code <|python_tag|>}) nothing is streamed; when it ends, calls become {@code tool_calls}
+     * (one delta each when streaming) with {@code finish_reason: "tool_calls"}, and anything else is sent as text.
+     * The engine asks {@link #calledTool()} at the end, so a call pauses the session like a declared one.
      */
-    private static final class Output implements TokenSink {
+    static final class Output implements TokenSink {
         private final HttpServerResponse response;
         private final InferenceRequest request;
         private final String id;
@@ -129,6 +137,12 @@ public class OpenAiRoutes {
         private final StreamingDecoder decoder;
         private final StringBuilder text = new StringBuilder();
         private final int holdBack;
+        /** Null when the answer is not read for calls. */
+        private final ToolCallParser toolCalls;
+        private ToolCallParser.Prefix prefix = ToolCallParser.Prefix.UNDECIDED;
+        /** The calls the complete answer makes; null until it is complete. */
+        private List<ToolCall> calls;
+        private boolean decoderFlushed;
         private volatile Engine.Handle handle;
         private int shown;
         private volatile int cachedPromptTokens;
@@ -154,6 +168,7 @@ public class OpenAiRoutes {
             this.promptTokens = promptTokens;
             this.decoder = new StreamingDecoder(pod.tokenizer());
             this.holdBack = request.stop().stream().mapToInt(String::length).max().orElse(1) - 1;
+            this.toolCalls = request.recognisesToolCalls() ? new ToolCallParser(request.tools()) : null;
         }
 
         void begin() {
@@ -184,6 +199,8 @@ public class OpenAiRoutes {
                 int at = text.indexOf(stop, from);
                 if (at >= 0) {
                     text.setLength(at);
+                    // Bytes still in the decoder come after the stop string.
+                    decoderFlushed = true;
                     finish("stop", cachedPromptTokens);
                     if (handle != null) {
                         handle.cancel();
@@ -191,9 +208,25 @@ public class OpenAiRoutes {
                     return;
                 }
             }
-            if (request.stream()) {
+            if (request.stream() && !mayBeToolCall()) {
                 showUpTo(text.length() - holdBack);
             }
+        }
+
+        /** Whether the answer so far may still be a tool call, so none of it may be streamed yet. */
+        private boolean mayBeToolCall() {
+            if (toolCalls != null && prefix == ToolCallParser.Prefix.UNDECIDED) {
+                prefix = toolCalls.classify(text);
+            }
+            return toolCalls != null && prefix != ToolCallParser.Prefix.TEXT;
+        }
+
+        /** Asked by the engine when the request ends (before {@link #onFinish}): the first call's tool, if any. */
+        @Override
+        public String calledTool() {
+            flushDecoder();
+            List<ToolCall> made = calls();
+            return made.isEmpty() ? null : made.getFirst().name();
         }
 
         @Override
@@ -201,27 +234,53 @@ public class OpenAiRoutes {
             if (done) {
                 return;
             }
-            text.append(decoder.flush());
+            flushDecoder();
             finish(reason.openAiName(), cachedPromptTokens);
         }
 
-        /** Ends the response with OpenAI's finish reason and the usage. */
+        private void flushDecoder() {
+            if (!decoderFlushed) {
+                text.append(decoder.flush());
+                decoderFlushed = true;
+            }
+        }
+
+        /** The calls the complete answer makes (parsed once, so their ids stay the same); empty for text. */
+        private List<ToolCall> calls() {
+            if (calls == null) {
+                calls = toolCalls == null ? List.of() : toolCalls.parse(text.toString());
+            }
+            return calls;
+        }
+
+        /** Ends the response with OpenAI's finish reason (tool_calls when the answer is calls) and the usage. */
         private void finish(String reason, int cachedTokens) {
             done = true;
             if (response.closed()) {
                 return;
             }
+            List<ToolCall> made = calls();
+            String finishReason = made.isEmpty() ? reason : FinishReason.TOOL_CALLS.openAiName();
             Usage usage = new Usage(promptTokens, completionTokens, Math.max(0, cachedTokens));
             if (request.stream()) {
-                showUpTo(text.length());
-                StringBuilder tail = new StringBuilder(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, reason)));
+                StringBuilder tail = new StringBuilder();
+                if (made.isEmpty()) {
+                    showUpTo(text.length());
+                } else {
+                    for (int i = 0; i < made.size(); i++) {
+                        tail.append(event(CompletionJson.toolCallChunk(id, created, pod.modelId(), i, made.get(i), first)));
+                        first = false;
+                    }
+                }
+                tail.append(event(CompletionJson.chunk(request.kind(), id, created, pod.modelId(), "", first, finishReason)));
                 if (request.includeUsage()) {
                     tail.append(event(CompletionJson.usageChunk(request.kind(), id, created, pod.modelId(), usage)));
                 }
                 response.end(tail.append("data: [DONE]\n\n").toString());
             } else {
                 response.putHeader("content-type", "application/json")
-                        .end(CompletionJson.response(request.kind(), id, created, pod.modelId(), text.toString(), reason, usage));
+                        .end(CompletionJson.response(request.kind(), id, created, pod.modelId(), text.toString(), made,
+                                finishReason, usage));
             }
         }
 

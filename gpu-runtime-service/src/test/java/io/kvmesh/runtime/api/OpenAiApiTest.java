@@ -7,10 +7,15 @@ import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.hasLength;
 import static org.hamcrest.Matchers.startsWith;
 
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,9 +34,15 @@ import io.kvmesh.prefix.events.KvEvent;
 import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.PodStatus;
 import io.kvmesh.model.tokenizer.ByteTokenizer;
+import io.kvmesh.openai.InferenceRequest;
+import io.kvmesh.openai.InferenceRequestParser;
+import io.kvmesh.runtime.engine.FinishReason;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServerResponse;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
@@ -193,6 +204,196 @@ class OpenAiApiTest {
                 .body("{\"model\":\"kvmesh-sim\",\"prompt\":\"x\",\"max_tokens\":3,\"kvmesh_tool_call\":5}")
                 .post("/v1/completions").then().statusCode(400)
                 .body("error.param", equalTo("kvmesh_tool_call"));
+    }
+
+    private static final String TOOLS = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+            + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+
+    private static String toolChat(String messages, String more) {
+        return "{\"model\":\"kvmesh-sim\",\"messages\":" + messages + ",\"tools\":" + TOOLS + more + "}";
+    }
+
+    /**
+     * A chat with tools whose answer is not a call (the sim backend writes letters and spaces, never JSON) is plain
+     * text ending as usual, streamed or not; the tools are in the prompt (the fallback format's tools line).
+     */
+    @Test
+    void aChatWithToolsWhoseAnswerIsNotACallEndsNormally() {
+        String messages = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}]";
+        String content = given().contentType(ContentType.JSON).body(toolChat(messages, ",\"max_tokens\":8"))
+                .post("/v1/chat/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", equalTo("length"))
+                .body("choices[0].message.content", hasLength(8))
+                .body("choices[0].message.tool_calls", org.hamcrest.Matchers.nullValue())
+                .extract().path("choices[0].message.content");
+        int withTools = given().contentType(ContentType.JSON).body(toolChat(messages, ",\"max_tokens\":1"))
+                .post("/v1/chat/completions").then().statusCode(200).extract().path("usage.prompt_tokens");
+        int without = given().contentType(ContentType.JSON)
+                .body("{\"model\":\"kvmesh-sim\",\"messages\":" + messages + ",\"max_tokens\":1}")
+                .post("/v1/chat/completions").then().statusCode(200).extract().path("usage.prompt_tokens");
+        String toolsLine = "<|tools|>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"parameters\": "
+                + "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}\n";
+        assertThat(withTools - without).as("one byte token per character of the tools line").isEqualTo(toolsLine.length());
+
+        String events = given().contentType(ContentType.JSON)
+                .body(toolChat(messages, ",\"max_tokens\":8,\"stream\":true,\"tool_choice\":\"auto\""))
+                .post("/v1/chat/completions").then().statusCode(200).extract().asString();
+        StringBuilder streamed = new StringBuilder();
+        for (String line : events.lines().filter(l -> l.startsWith("data: {")).toList()) {
+            String delta = JsonPath.from(line.substring(6)).get("choices[0].delta.content");
+            streamed.append(delta == null ? "" : delta);
+        }
+        assertThat(streamed.toString()).isEqualTo(content);
+        assertThat(events).doesNotContain("tool_calls").contains("\"finish_reason\":\"length\"").endsWith("data: [DONE]\n\n");
+    }
+
+    /** A conversation carrying an assistant's tool call and the tool's result is served. */
+    @Test
+    void toolCallsAndToolResultsInTheHistoryAreAccepted() {
+        String messages = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
+                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_abc\",\"type\":\"function\","
+                + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_abc\",\"content\":\"22 C and sunny\"}]";
+        given().contentType(ContentType.JSON).body(toolChat(messages, ",\"max_tokens\":4"))
+                .post("/v1/chat/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", equalTo("length"))
+                .body("choices[0].message.content", hasLength(4));
+        // tool_choice "none" keeps the tools in the prompt and reads no calls.
+        given().contentType(ContentType.JSON).body(toolChat(messages, ",\"max_tokens\":2,\"tool_choice\":\"none\""))
+                .post("/v1/chat/completions").then().statusCode(200)
+                .body("choices[0].finish_reason", equalTo("length"));
+    }
+
+    /** What an {@link OpenAiRoutes.Output} writes into its response. */
+    private static final class RecordedResponse implements InvocationHandler {
+        final StringBuilder body = new StringBuilder();
+        boolean ended;
+        final HttpServerResponse response = (HttpServerResponse) Proxy
+                .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {HttpServerResponse.class}, this);
+
+        @Override
+        public Object invoke(Object proxy, Method method, Object[] args) {
+            switch (method.getName()) {
+                case "write", "end" -> {
+                    if (args != null && args.length == 1 && args[0] instanceof String text) {
+                        body.append(text);
+                    }
+                    ended |= method.getName().equals("end");
+                    return Future.succeededFuture();
+                }
+                case "closed" -> {
+                    return false;
+                }
+                default -> {
+                    return method.getReturnType().isInstance(proxy) ? proxy : null;
+                }
+            }
+        }
+
+        /** The JSON of each server-sent event but [DONE]. */
+        List<JsonPath> events() {
+            return body.toString().lines().filter(l -> l.startsWith("data: {"))
+                    .map(l -> JsonPath.from(l.substring(6))).toList();
+        }
+    }
+
+    private OpenAiRoutes.Output output(RecordedResponse recorded, boolean stream) {
+        InferenceRequest request = new InferenceRequestParser().parse(
+                InferenceRequest.Kind.CHAT, toolChat("[{\"role\":\"user\",\"content\":\"Weather?\"}]",
+                        ",\"stream\":" + stream).getBytes(StandardCharsets.UTF_8));
+        OpenAiRoutes.Output output = new OpenAiRoutes.Output(recorded.response, request, "chatcmpl-test", pod, 10);
+        output.begin();
+        return output;
+    }
+
+    /** Feeds {@code text} as the sim's byte tokens; returns the tool the engine would pause on. */
+    private static String generate(OpenAiRoutes.Output output, String text) {
+        for (int token : new ByteTokenizer().encode(text, false)) {
+            output.onToken(token);
+        }
+        return output.calledTool();
+    }
+
+    /**
+     * The API side of a call the model writes (the sim backend cannot write one): the engine learns the tool from
+     * {@code calledTool()} (so the session pauses), and the answer is {@code tool_calls} with content null.
+     */
+    @Test
+    void anAnswerThatIsACallBecomesToolCallsAndNamesTheToolToPauseOn() {
+        RecordedResponse whole = new RecordedResponse();
+        OpenAiRoutes.Output output = output(whole, false);
+        assertThat(generate(output, " {\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}")).isEqualTo("get_weather");
+        output.onFinish(FinishReason.TOOL_CALLS, 10, 52, 0);
+        JsonPath body = JsonPath.from(whole.body.toString());
+        assertThat(whole.ended).isTrue();
+        assertThat(body.getString("choices[0].finish_reason")).isEqualTo("tool_calls");
+        assertThat(body.getString("choices[0].message.content")).isNull();
+        assertThat(body.getString("choices[0].message.tool_calls[0].id")).startsWith("call_");
+        assertThat(body.getString("choices[0].message.tool_calls[0].type")).isEqualTo("function");
+        assertThat(body.getString("choices[0].message.tool_calls[0].function.name")).isEqualTo("get_weather");
+        assertThat(body.getString("choices[0].message.tool_calls[0].function.arguments")).isEqualTo("{\"city\": \"Paris\"}");
+
+        RecordedResponse streamed = new RecordedResponse();
+        OpenAiRoutes.Output streaming = output(streamed, true);
+        String call = "<|python_tag|>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}";
+        for (int token : new ByteTokenizer().encode(call, false)) {
+            streaming.onToken(token);
+            assertThat(streamed.events()).as("nothing is streamed while the answer may be a call").isEmpty();
+        }
+        assertThat(streaming.calledTool()).isEqualTo("get_weather");
+        streaming.onFinish(FinishReason.TOOL_CALLS, 10, call.length(), 0);
+        List<JsonPath> events = streamed.events();
+        assertThat(events).hasSize(2);
+        assertThat(events.get(0).getString("choices[0].delta.role")).isEqualTo("assistant");
+        assertThat(events.get(0).getInt("choices[0].delta.tool_calls[0].index")).isZero();
+        assertThat(events.get(0).getString("choices[0].delta.tool_calls[0].id")).startsWith("call_");
+        assertThat(events.get(0).getString("choices[0].delta.tool_calls[0].function.name")).isEqualTo("get_weather");
+        assertThat(events.get(0).getString("choices[0].delta.tool_calls[0].function.arguments")).isEqualTo("{\"city\": \"Oslo\"}");
+        assertThat(events.get(1).getString("choices[0].finish_reason")).isEqualTo("tool_calls");
+        assertThat(streamed.body.toString()).endsWith("data: [DONE]\n\n");
+    }
+
+    /** Text streams as it comes; an answer that only looked like a call is sent whole at the end, as text. */
+    @Test
+    void anAnswerThatIsNotACallIsText() {
+        RecordedResponse text = new RecordedResponse();
+        OpenAiRoutes.Output plain = output(text, true);
+        plain.onToken(new ByteTokenizer().encode(" ", false)[0]);
+        assertThat(text.events()).as("leading whitespace waits").isEmpty();
+        assertThat(generate(plain, "Sunny")).isNull();
+        assertThat(text.events()).isNotEmpty();
+        plain.onFinish(FinishReason.LENGTH, 10, 6, 0);
+        assertThat(text.events().stream().map(e -> e.getString("choices[0].delta.content")).filter(Objects::nonNull)
+                .reduce("", String::concat)).isEqualTo(" Sunny");
+        assertThat(text.body.toString()).doesNotContain("tool_calls").contains("\"finish_reason\":\"length\"");
+
+        for (String answer : List.of("{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Par",
+                "{\"name\": \"launch_rockets\", \"parameters\": {}}")) {
+            RecordedResponse held = new RecordedResponse();
+            OpenAiRoutes.Output output = output(held, true);
+            assertThat(generate(output, answer)).isNull();
+            assertThat(held.events()).isEmpty();
+            output.onFinish(FinishReason.LENGTH, 10, answer.length(), 0);
+            assertThat(held.events().getFirst().getString("choices[0].delta.content")).isEqualTo(answer);
+            assertThat(held.events().getLast().getString("choices[0].finish_reason")).isEqualTo("length");
+            assertThat(held.body.toString()).doesNotContain("tool_calls");
+        }
+    }
+
+    @Test
+    void badToolsAndToolChoicesAreOpenAiErrors() {
+        String user = "[{\"role\":\"user\",\"content\":\"Hi\"}]";
+        String tool = "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}";
+        assertError(toolChat(user, "").replace(TOOLS, "{}"), "/v1/chat/completions", 400, "tools");
+        assertError(toolChat(user, "").replace(TOOLS, "[" + tool + "," + tool + "]"), "/v1/chat/completions", 400,
+                "tools[1].function.name");
+        assertError(toolChat(user, "").replace(TOOLS, "[{\"type\":\"function\",\"function\":{}}]"), "/v1/chat/completions",
+                400, "tools[0].function.name");
+        assertError(toolChat(user, ",\"tool_choice\":\"required\""), "/v1/chat/completions", 400, "tool_choice");
+        assertError(toolChat(user, ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}"),
+                "/v1/chat/completions", 400, "tool_choice");
+        assertError(toolChat("[{\"role\":\"assistant\",\"tool_calls\":[{\"type\":\"function\"}]}]", ""),
+                "/v1/chat/completions", 400, "messages[0].tool_calls[0].id");
     }
 
     private static String metrics() {

@@ -14,7 +14,18 @@ public interface ChatTemplate {
      *
      * @throws ChatTemplateException when the template refuses the conversation ({@code raise_exception}) or fails
      */
-    String render(List<ChatMessage> messages, boolean addGenerationPrompt);
+    default String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, List.of(), addGenerationPrompt);
+    }
+
+    /**
+     * The prompt for {@code messages} with the {@code tools} the model may call (none when empty): their definitions
+     * are written where the template puts them, and tool calls and results in the history as the template writes
+     * them. The same arguments always give the same text.
+     *
+     * @throws ChatTemplateException when the template refuses the conversation ({@code raise_exception}) or fails
+     */
+    String render(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt);
 
     /**
      * Whether the rendered text is tokenized with special-token parsing: control tokens written by the template

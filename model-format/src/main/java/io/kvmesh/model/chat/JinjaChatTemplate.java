@@ -20,9 +20,11 @@ import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.lib.tag.Tag;
+import com.hubspot.jinjava.objects.SafeString;
 import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
 
@@ -32,13 +34,15 @@ import jinjava.javax.el.ExpressionFactory;
 /**
  * A model's own chat template ({@code tokenizer.chat_template}, Jinja), rendered with Jinjava the way Hugging Face
  * {@code transformers} renders it: {@code trim_blocks} and {@code lstrip_blocks}, a single trailing newline of the
- * template dropped, and the context {@code messages} (maps with {@code role} and {@code content}),
- * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (the vocabulary's token texts),
- * {@code raise_exception(message)}, {@code strftime_now(format)} and {@code tools} = none (no tools; Jinjava treats
- * none like undefined), so templates take their no-tools branch. Python semantics Jinjava lacks are added:
+ * template dropped, and the context {@code messages} (maps with {@code role} and {@code content}, and
+ * {@code tool_calls}, {@code tool_call_id} and {@code name} when a message has them), {@code add_generation_prompt},
+ * {@code bos_token}, {@code eos_token} (the vocabulary's token texts), {@code raise_exception(message)},
+ * {@code strftime_now(format)} and {@code tools}: the request's tool definitions, or none when it has none (Jinjava
+ * treats none like undefined, so templates take their no-tools branch). Python semantics Jinjava lacks are added:
  * {@code str} methods ({@code .strip()}, {@code .split()}, {@code .startswith()}, …, {@link PythonMethodResolver}),
  * Python's operator precedence, keyword arguments and slices ({@link PythonExpressionParser}), Python's {@code trim},
- * {@code tojson} as {@code json.dumps}, the {@code items} filter, and the {@code generation} block of transformers.
+ * {@code tojson} as {@code json.dumps}, the {@code items} filter, Python's {@code is iterable} (true for strings and
+ * mappings), and the {@code generation} block of transformers.
  * Strings in messages are data, never templates (Jinjava's nested interpretation is off).
  *
  * <p>The template is parsed once; each render uses its own interpreter over the shared parse tree, so one instance
@@ -105,6 +109,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         jinjava.registerFilter(new ToJsonFilter());
         jinjava.registerFilter(new ItemsFilter());
         jinjava.registerTag(new GenerationTag());
+        jinjava.registerExpTest(new PythonIterableTest());
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaChatTemplate.class,
                 "raiseException", Object.class));
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", JinjaChatTemplate.class,
@@ -124,13 +129,10 @@ public final class JinjaChatTemplate implements ChatTemplate {
     }
 
     @Override
-    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String render(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt) {
         List<Map<String, Object>> conversation = new ArrayList<>(messages.size());
         for (ChatMessage message : messages) {
-            Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("role", message.role());
-            entry.put("content", message.content());
-            conversation.add(entry);
+            conversation.add(entry(message));
         }
         RenderState state = new RenderState(clock);
         Map<String, Object> bindings = new HashMap<>();
@@ -138,9 +140,9 @@ public final class JinjaChatTemplate implements ChatTemplate {
         bindings.put("add_generation_prompt", addGenerationPrompt);
         bindings.put("bos_token", bosToken);
         bindings.put("eos_token", eosToken);
-        // No tools (requests carry none): none, which Jinjava treats like undefined, so templates take their
-        // no-tools branch whether they test "tools is defined", "tools is not none" or "tools".
-        bindings.put("tools", null);
+        // No tools: none, which Jinjava treats like undefined, so templates take their no-tools branch whether they
+        // test "tools is defined", "tools is not none" or "tools". Else the definitions, as transformers passes them.
+        bindings.put("tools", tools.isEmpty() ? null : tools.stream().map(ChatTool::definition).toList());
         // The functions are called as functions; as variables they only make "strftime_now is defined" true.
         bindings.put("raise_exception", FUNCTION_MARKER);
         bindings.put("strftime_now", FUNCTION_MARKER);
@@ -164,6 +166,40 @@ public final class JinjaChatTemplate implements ChatTemplate {
             throw new ChatTemplateException("the chat template failed: " + fatal, false);
         }
         return output;
+    }
+
+    /**
+     * A message as vLLM hands it to transformers: {@code role} and {@code content}, and only when the message has them
+     * {@code tool_calls} (OpenAI's shape, arguments parsed), {@code tool_call_id} and {@code name} — templates test
+     * {@code 'tool_calls' in message}, so an absent field is no key at all.
+     */
+    private static Map<String, Object> entry(ChatMessage message) {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("role", message.role());
+        entry.put("content", message.content());
+        if (!message.toolCalls().isEmpty()) {
+            List<Map<String, Object>> calls = new ArrayList<>(message.toolCalls().size());
+            for (ChatMessage.ToolCall call : message.toolCalls()) {
+                Map<String, Object> function = new LinkedHashMap<>();
+                function.put("name", call.name());
+                function.put("arguments", call.arguments());
+                Map<String, Object> written = new LinkedHashMap<>();
+                if (call.id() != null) {
+                    written.put("id", call.id());
+                }
+                written.put("type", "function");
+                written.put("function", function);
+                calls.add(written);
+            }
+            entry.put("tool_calls", calls);
+        }
+        if (message.toolCallId() != null) {
+            entry.put("tool_call_id", message.toolCallId());
+        }
+        if (message.name() != null) {
+            entry.put("name", message.name());
+        }
+        return entry;
     }
 
     @Override
@@ -327,6 +363,23 @@ public final class JinjaChatTemplate implements ChatTemplate {
                 }
             }
             return items;
+        }
+    }
+
+    /**
+     * Python's {@code is iterable}: strings and mappings are iterable too. Llama 3.1's template writes a tool result
+     * that "is iterable" with {@code tojson}, so under transformers a string result appears JSON-quoted.
+     */
+    private static final class PythonIterableTest implements ExpTest {
+        @Override
+        public String getName() {
+            return "iterable";
+        }
+
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return var != null && (var instanceof Iterable<?> || var instanceof Map<?, ?> || var instanceof CharSequence
+                    || var instanceof SafeString || var.getClass().isArray());
         }
     }
 

@@ -12,6 +12,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -23,7 +25,8 @@ import io.kvmesh.model.NodeReference;
  * Real models' chat templates (Llama 2, Llama 3 and 3.1, ChatML from Qwen 1.5/2.5/3, Mistral and Mixtral, Gemma,
  * Phi-3, DeepSeek, zephyr, …; {@code src/test/resources/chat-templates}) rendered here with Jinjava and by
  * {@code @huggingface/jinja} (npm, the independent Jinja implementation transformers.js uses) for the same
- * conversations: the same text, or the same {@code raise_exception} message.
+ * conversations: the same text, or the same {@code raise_exception} message. The templates that use tools also render
+ * conversations with tool definitions, tool calls and tool results.
  */
 class ChatTemplateReferenceTest {
 
@@ -56,13 +59,44 @@ class ChatTemplateReferenceTest {
         return new ChatMessage(role, content);
     }
 
+    /** A tool as clients define it (no whole-number floats: JavaScript cannot tell 1.0 from 1). */
+    private static final ChatTool WEATHER = new ChatTool("get_weather", definition("""
+            {"type": "function", "function": {"name": "get_weather", "description": "Current weather, ünïcode \\"quoted\\"",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+             "days": {"type": "integer", "minimum": 1, "scale": 0.5}}, "required": ["city"]}}}"""));
+
+    private static Map<String, Object> definition(String json) {
+        try {
+            return JSON.readValue(json, new TypeReference<>() {
+            });
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    /** Mistral's templates want nine-character call ids. */
+    private static final ChatMessage.ToolCall CALL = new ChatMessage.ToolCall("abc123xyz", "get_weather",
+            Map.of("city", "Paris"));
+
+    /** Conversations with tools: the templates that use tools render definitions, calls and results. */
+    private static final List<List<ChatMessage>> TOOL_CONVERSATIONS = List.of(
+            List.of(message("user", "What's the weather in Paris?")),
+            List.of(message("system", "Be brief."), message("user", "What's the weather in Paris?"),
+                    new ChatMessage("assistant", "", List.of(CALL), null, null),
+                    new ChatMessage("tool", "22 degrees", List.of(), "abc123xyz", null)),
+            List.of(message("user", "What's the weather in Paris?"),
+                    new ChatMessage("assistant", "Let me check.", List.of(CALL), null, null),
+                    new ChatMessage("tool", "{\"temp\": 22}", List.of(), "abc123xyz", "get_weather"),
+                    message("assistant", "It is 22."), message("user", "Thanks")));
+
     private record Case(String model, String template, String bos, String eos, List<ChatMessage> messages,
-                        boolean addGenerationPrompt) {
+                        List<ChatTool> tools, boolean addGenerationPrompt) {
     }
 
     @Test
     void rendersRealTemplatesExactlyAsAnIndependentJinjaImplementation() throws Exception {
         List<Case> cases = new ArrayList<>();
+        int toolTemplates = 0;
         JsonNode templates;
         try (InputStream in = getClass().getResourceAsStream("/chat-templates/templates.json")) {
             templates = JSON.readTree(in);
@@ -75,8 +109,17 @@ class ChatTemplateReferenceTest {
             for (List<ChatMessage> conversation : CONVERSATIONS) {
                 for (boolean generationPrompt : new boolean[] {true, false}) {
                     cases.add(new Case(model, entry.get("chat_template").asText(), special[0], special[1], conversation,
-                            generationPrompt));
+                            List.of(), generationPrompt));
                 }
+            }
+            if (entry.get("chat_template").asText().contains("tools")) {
+                for (List<ChatMessage> conversation : TOOL_CONVERSATIONS) {
+                    for (List<ChatTool> tools : List.of(List.of(WEATHER), List.<ChatTool>of())) {
+                        cases.add(new Case(model, entry.get("chat_template").asText(), special[0], special[1],
+                                conversation, tools, true));
+                    }
+                }
+                toolTemplates++;
             }
         }
         StringBuilder input = new StringBuilder();
@@ -86,8 +129,12 @@ class ChatTemplateReferenceTest {
             line.put("today", TODAY);
             ObjectNode context = line.putObject("context");
             ArrayNode messages = context.putArray("messages");
-            c.messages.forEach(m -> messages.addObject().put("role", m.role()).put("content", m.content()));
+            c.messages.forEach(m -> messages.add(messageJson(m)));
             context.put("bos_token", c.bos).put("eos_token", c.eos).put("add_generation_prompt", c.addGenerationPrompt);
+            if (!c.tools.isEmpty()) {
+                ArrayNode tools = context.putArray("tools");
+                c.tools.forEach(t -> tools.add(JSON.valueToTree(t.definition())));
+            }
             input.append(JSON.writeValueAsString(line)).append('\n');
         }
         String[] expected = NodeReference.run("render-chat-template.mjs", input.toString()).split("\n");
@@ -102,7 +149,7 @@ class ChatTemplateReferenceTest {
             JinjaChatTemplate template = new JinjaChatTemplate(c.template, c.bos, c.eos, CLOCK);
             String ours;
             try {
-                ours = "text: " + template.render(c.messages, c.addGenerationPrompt);
+                ours = "text: " + template.render(c.messages, c.tools, c.addGenerationPrompt);
             } catch (ChatTemplateException e) {
                 ours = (e.raisedByTemplate() ? "raised: " : "failed: ") + e.getMessage();
             }
@@ -115,7 +162,7 @@ class ChatTemplateReferenceTest {
                         + "user/assistant/user/assistant/...";
             }
             if (!ours.equals(theirs)) {
-                differences.add(c.model + ", " + c.messages.size() + " messages, add_generation_prompt "
+                differences.add(c.model + ", " + c.messages.size() + " messages, " + c.tools.size() + " tools, add_generation_prompt "
                         + c.addGenerationPrompt + "\n  @huggingface/jinja: " + JSON.writeValueAsString(theirs)
                         + "\n  kvmesh:             " + JSON.writeValueAsString(ours));
             }
@@ -129,5 +176,26 @@ class ChatTemplateReferenceTest {
         // Real work on both sides: most cases render, and the refusing templates refuse.
         assertThat(rendered).isGreaterThan(cases.size() * 3 / 4);
         assertThat(refused).isGreaterThanOrEqualTo(8);
+        // Llama 3.1, Qwen 2.5 and 3, Mistral Nemo.
+        assertThat(toolTemplates).isGreaterThanOrEqualTo(4);
+    }
+
+    /** A message as vLLM gives it to the template: tool fields only when the message has them. */
+    private static ObjectNode messageJson(ChatMessage m) {
+        ObjectNode message = JSON.createObjectNode().put("role", m.role()).put("content", m.content());
+        if (!m.toolCalls().isEmpty()) {
+            ArrayNode calls = message.putArray("tool_calls");
+            for (ChatMessage.ToolCall call : m.toolCalls()) {
+                calls.addObject().put("id", call.id()).put("type", "function").putObject("function")
+                        .put("name", call.name()).set("arguments", JSON.valueToTree(call.arguments()));
+            }
+        }
+        if (m.toolCallId() != null) {
+            message.put("tool_call_id", m.toolCallId());
+        }
+        if (m.name() != null) {
+            message.put("name", m.name());
+        }
+        return message;
     }
 }
