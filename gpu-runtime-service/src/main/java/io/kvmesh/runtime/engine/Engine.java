@@ -45,6 +45,8 @@ public final class Engine implements AutoCloseable {
     private final long pauseTimeoutNanos;
     /** Paused sessions in pause order (so the oldest expires first); the loop thread's. */
     private final Map<String, PausedSession> paused = new LinkedHashMap<>();
+    /** Resuming turns not yet admitted: their pauses' pins wait with them. */
+    private final java.util.Set<SequenceState> resuming = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private volatile PauseStats pauseStats = PauseStats.NONE;
     private volatile boolean profileAtStart;
     private final long[] choices = new long[PauseChoice.values().length];
@@ -199,14 +201,19 @@ public final class Engine implements AutoCloseable {
             return;
         }
         int iterationTokens = 0;
+        int prefillTokens = 0;
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();
             iterationTokens += chunk.tokens();
+            if (chunk.prefill()) {
+                prefillTokens += chunk.tokens();
+            }
             if (sequence.resumes != null) {
                 // Admitted: the pinned blocks are referenced by the sequence itself now (or recomputed).
                 recomputedTokens += Math.max(0, sequence.resumes.contextTokens() - sequence.kv.cachedPromptTokens());
                 release(sequence.resumes);
                 sequence.resumes = null;
+                resuming.remove(sequence);
             }
             if (!sequence.started) {
                 sequence.started = true;
@@ -219,7 +226,11 @@ public final class Engine implements AutoCloseable {
         }
         long forwardStart = System.nanoTime();
         backend.forward(chunks);
-        decisions.costs().observeIteration(iterationTokens, (System.nanoTime() - forwardStart) / 1e9);
+        if (prefillTokens * 2 >= iterationTokens) {
+            // T_fwd prices recomputing a context, a prefill: decode-bound iterations (whose time the number of tokens
+            // does not determine) would only blur the fit.
+            decisions.costs().observeIteration(iterationTokens, (System.nanoTime() - forwardStart) / 1e9);
+        }
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();
             if (sequence.kv == null) {
@@ -256,6 +267,9 @@ public final class Engine implements AutoCloseable {
             predictionError += Math.abs(seconds - pause.predictedSeconds());
             resumed++;
             sequence.resumes = pause;
+            resuming.add(sequence);
+            scheduler.addResumed(sequence);
+            return;
         }
         scheduler.add(sequence);
     }
@@ -343,16 +357,17 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Nothing can run while requests wait: the blocks are held by paused sessions. Pinned KV must never starve live
-     * requests (with every block kept, even the resuming turns could not be admitted), so the pause whose session is
-     * predicted to return last gives its pins up — its KV stays in the caches, evictable, as if discarded. Returns
-     * whether one did.
+     * Nothing can run while requests wait: the device blocks are held by pins. Pinned KV must never starve live
+     * requests (with every block kept, even the resuming turns could not be admitted), so pins are given up — first
+     * those of the paused session predicted to return last, then those of a resuming turn still waiting behind
+     * another; the KV stays in the caches, evictable, as if discarded. Host-tier pins are left alone: they hold no
+     * device block. Returns whether any pins were released.
      */
     private boolean reclaimPinnedPause(long now) {
         PausedSession latest = null;
         double latestReturn = Double.NEGATIVE_INFINITY;
         for (PausedSession pause : paused.values()) {
-            if (pause.deviceBlocks() == null && pause.hostBlocks() == null) {
+            if (pause.deviceBlocks() == null) {
                 continue;
             }
             double returnsIn = pause.predictedSeconds() - (now - pause.pausedAtNanos()) / 1e9;
@@ -361,15 +376,31 @@ public final class Engine implements AutoCloseable {
                 latestReturn = returnsIn;
             }
         }
-        if (latest == null) {
-            return false;
+        if (latest != null) {
+            paused.put(latest.session(), withoutDevicePins(latest));
+        } else {
+            SequenceState waiting = null;
+            for (SequenceState sequence : resuming) {
+                if (sequence.resumes.deviceBlocks() != null && (waiting == null || sequence.tokenCount() > waiting.tokenCount())) {
+                    waiting = sequence;
+                }
+            }
+            if (waiting == null) {
+                return false;
+            }
+            latest = waiting.resumes;
+            waiting.resumes = withoutDevicePins(latest);
         }
-        release(latest);
-        paused.put(latest.session(), new PausedSession(latest.session(), latest.tool(), PauseChoice.DISCARD,
-                latest.pausedAtNanos(), latest.predictedSeconds(), latest.contextTokens(), null, null));
         reclaimed++;
         LOG.debugf("pause %s on %s gave up its pinned KV: requests were waiting for blocks", latest.session(), latest.tool());
         return true;
+    }
+
+    /** The pause with its device pins released (the KV stays cached, evictable); host pins stay. */
+    private PausedSession withoutDevicePins(PausedSession pause) {
+        kv.unpin(pause.deviceBlocks());
+        return new PausedSession(pause.session(), pause.tool(), pause.choice(), pause.pausedAtNanos(),
+                pause.predictedSeconds(), pause.contextTokens(), null, pause.hostBlocks());
     }
 
     /** Drops pauses older than the timeout: their sessions never came back. */
@@ -410,13 +441,14 @@ public final class Engine implements AutoCloseable {
             decisions.costs().observeIteration(tokens, seconds);
         }
         decisions.costs().refit();
-        if (kv.host() != null && kv.host().freeBlocks() >= 4 && kv.pool().freeBlocks() >= 4) {
-            int[] device = kv.pool().allocate(4);
-            int[] host = kv.host().allocate(4);
+        int copyBlocks = kv.host() == null ? 0 : Math.min(32, Math.min(kv.host().freeBlocks(), kv.pool().freeBlocks()));
+        if (copyBlocks > 0) {
+            int[] device = kv.pool().allocate(copyBlocks);
+            int[] host = kv.host().allocate(copyBlocks);
             long start = System.nanoTime();
             backend.copyToHost(device, host);
             backend.copyToDevice(host, device);
-            decisions.costs().observeSwap(8L * blockSize, (System.nanoTime() - start) / 1e9);
+            decisions.costs().observeSwap(2L * copyBlocks * blockSize, (System.nanoTime() - start) / 1e9);
             kv.pool().free(device);
             kv.host().free(host);
         }
@@ -458,6 +490,7 @@ public final class Engine implements AutoCloseable {
             // Cancelled before it was admitted: its pause's pins go now.
             release(sequence.resumes);
             sequence.resumes = null;
+            resuming.remove(sequence);
         }
         scheduler.finish(sequence);
         finished++;

@@ -10,7 +10,8 @@ import io.kvmesh.runtime.kv.SequenceBlocks;
 
 /**
  * Continuous batching: which sequences run in the next iteration, within a token budget. Running sequences go first
- * (decodes need one token, prefills continue in chunks); then preempted sequences, then waiting ones in the
+ * (decodes need one token, prefills continue in chunks); then preempted sequences, then sessions' turns resuming
+ * after a tool call, then waiting ones in the
  * {@link WaitingQueue}'s order (arrival, or LAMPS' memory × time) while blocks, budget and the running limit allow,
  * their prompts chunked into what budget is left. When a sequence cannot grow, the newest running sequence is
  * preempted (its blocks released, recomputed later from the prefix cache).
@@ -22,6 +23,8 @@ public final class Scheduler {
     private final int tokenBudget;
     private final int maxRunning;
     private final Deque<SequenceState> preempted = new ArrayDeque<>();
+    /** Sessions' next turns after a tool call: running requests that were intercepted, not new arrivals. */
+    private final Deque<SequenceState> resumed = new ArrayDeque<>();
     private final WaitingQueue waiting;
     private final List<SequenceState> running = new ArrayList<>();
     private long preemptions;
@@ -45,6 +48,14 @@ public final class Scheduler {
         waiting.add(sequence, System.nanoTime());
     }
 
+    /**
+     * Queues a session's turn that resumes after a tool call ahead of new arrivals (InferCept: resumed requests keep
+     * their original arrival order), so KV kept for it is not left idle behind the queue.
+     */
+    public void addResumed(SequenceState sequence) {
+        resumed.addLast(sequence);
+    }
+
     /** Tokens of the running sequences, except {@code excluded} ({@code C_other} of the waste model). */
     public long runningTokens(SequenceState excluded) {
         long tokens = 0;
@@ -61,7 +72,7 @@ public final class Scheduler {
     }
 
     public int waitingCount() {
-        return preempted.size() + waiting.size();
+        return preempted.size() + resumed.size() + waiting.size();
     }
 
     public long preemptions() {
@@ -69,7 +80,7 @@ public final class Scheduler {
     }
 
     public boolean isIdle() {
-        return running.isEmpty() && preempted.isEmpty() && waiting.size() == 0;
+        return running.isEmpty() && preempted.isEmpty() && resumed.isEmpty() && waiting.size() == 0;
     }
 
     /** The next iteration's work; empty when nothing can run. */
@@ -84,7 +95,8 @@ public final class Scheduler {
         }
         long now = System.nanoTime();
         while (budget > 0 && running.size() < maxRunning) {
-            SequenceState next = preempted.isEmpty() ? waiting.peek(now) : preempted.peekFirst();
+            Deque<SequenceState> first = !preempted.isEmpty() ? preempted : !resumed.isEmpty() ? resumed : null;
+            SequenceState next = first != null ? first.peekFirst() : waiting.peek(now);
             if (next == null) {
                 break;
             }
@@ -92,10 +104,10 @@ public final class Scheduler {
             if (blocks == null) {
                 break;
             }
-            if (preempted.isEmpty()) {
+            if (first == null) {
                 waiting.poll(now);
             } else {
-                preempted.pollFirst();
+                first.pollFirst();
             }
             next.kv = blocks;
             if (next.cachedPromptTokens < 0) {
@@ -137,7 +149,7 @@ public final class Scheduler {
         if (running.remove(sequence)) {
             kv.release(sequence.kv);
             sequence.kv = null;
-        } else if (!preempted.remove(sequence)) {
+        } else if (!preempted.remove(sequence) && !resumed.remove(sequence)) {
             waiting.removeIf(queued -> queued == sequence);
         }
     }
@@ -152,6 +164,7 @@ public final class Scheduler {
             }
         }
         preempted.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
+        resumed.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         waiting.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         return cancelled;
     }

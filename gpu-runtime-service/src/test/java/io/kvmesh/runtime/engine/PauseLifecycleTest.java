@@ -175,4 +175,33 @@ class PauseLifecycleTest {
         assertThat(engine.stats().paused()).as("still paused, holding nothing").isEqualTo(3);
         assertThat(engine.stats().usedBlocks()).as("b (the chat, back last) let go").isEqualTo(40);
     }
+
+    /**
+     * Resuming turns whose own pins fill the pool: the first needs more new blocks than are free and nothing runs. Pins
+     * of a waiting resuming turn are given up (its KV stays cached), so every turn completes instead of deadlocking.
+     */
+    @Test
+    void resumingTurnsThatPinThePoolBetweenThemStillComplete() throws Exception {
+        start(PausePolicy.KEEP, 0, Duration.ofMinutes(1), Map.of());
+        int[][] contexts = {prompt(1, 320), prompt(1000, 320), prompt(2000, 320)};
+        List<Turn> resumed = new java.util.ArrayList<>();
+        int[][] next = new int[3][];
+        for (int i = 0; i < 3; i++) {
+            Turn first = run(contexts[i], 2, "s" + i, "calculator");
+            next[i] = next(contexts[i], first, 100);
+        }
+        assertThat(engine.stats().usedBlocks()).isEqualTo(60);
+        for (int i = 0; i < 3; i++) {
+            Turn turn = new Turn();
+            engine.submit(new GenerationRequest("resume-" + i, next[i], 2, SamplingParams.GREEDY, turn, "", "s" + i, null));
+            resumed.add(turn);
+        }
+        for (Turn turn : resumed) {
+            assertThat(turn.await(20)).isEqualTo(FinishReason.LENGTH);
+        }
+        assertThat(engine.pauseStats().reclaimed()).isPositive();
+        assertThat(engine.pauseStats().resumed()).isEqualTo(3);
+        assertThat(resumed).as("a turn that kept its pins finds its whole context")
+                .anySatisfy(turn -> assertThat(turn.cached).isEqualTo(320));
+    }
 }
