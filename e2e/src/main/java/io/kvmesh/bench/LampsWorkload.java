@@ -1,0 +1,199 @@
+package io.kvmesh.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The agentic workload of {@code ./kvmesh bench lamps}, after InferCept's benchmark (reference/serving-algorithms.md,
+ * "InferCept and LAMPS"): sessions arrive Poisson; each is one kind of augmentation (a tool) with its own per-session
+ * parameters — an initial prompt, 1–6 calls, the tokens generated before each call, how long each call takes and how
+ * many tokens it returns — and ends with one turn without a call. The tools span InferCept's range of call durations,
+ * from a calculator (milliseconds) to a human's chat reply (tens of seconds).
+ *
+ * <p>Everything is in workload time (real seconds, real token counts); a run divides every duration — calls, the sim
+ * backend's costs, arrivals — by one time compression, so the shape is the same at any speed. Deterministic for a seed.
+ */
+final class LampsWorkload {
+
+    /**
+     * A kind of tool call: how long a call takes (log-uniform in {@code [minSeconds, maxSeconds]}), how many tokens it
+     * returns, how often sessions use it, and the deliberately rough duration the predictor starts from (it learns
+     * from the engine's resumed sessions).
+     */
+    enum Tool {
+        CALCULATOR("calculator", 0.001, 0.005, 4, 24, 0.5),
+        SEARCH("search-qa", 0.2, 0.9, 60, 200, 2.0),
+        AGENT("agent-env", 1.0, 2.0, 30, 150, 4.0),
+        CHAT("chat-human", 10.0, 60.0, 15, 120, 5.0),
+        IMAGE("image-gen", 4.0, 10.0, 20, 60, 15.0),
+        TTS("tts", 2.0, 5.0, 10, 40, 1.0);
+
+        final String label;
+        final double minSeconds;
+        final double maxSeconds;
+        final int minReturned;
+        final int maxReturned;
+        final double roughDefaultSeconds;
+
+        Tool(String label, double minSeconds, double maxSeconds, int minReturned, int maxReturned, double roughDefaultSeconds) {
+            this.label = label;
+            this.minSeconds = minSeconds;
+            this.maxSeconds = maxSeconds;
+            this.minReturned = minReturned;
+            this.maxReturned = maxReturned;
+            this.roughDefaultSeconds = roughDefaultSeconds;
+        }
+    }
+
+    /** The tool's rough default call durations for the predictor, in workload seconds divided by {@code compression}. */
+    static Map<String, Double> roughDefaults(double compression) {
+        Map<String, Double> defaults = new LinkedHashMap<>();
+        for (Tool tool : Tool.values()) {
+            defaults.put(tool.label, tool.roughDefaultSeconds / compression);
+        }
+        return defaults;
+    }
+
+    /**
+     * Sizes of a workload: token counts are multiplied by {@code tokenScale} (1 for the sim run; the cpu run's tiny
+     * model gets a fraction), token ids drawn from {@code [minTokenId, maxTokenId)}.
+     */
+    record Shape(int minPrompt, int maxPrompt, int minGenerated, int maxGenerated, int minCalls, int maxCalls,
+                 double tokenScale, int minTokenId, int maxTokenId) {
+
+        /** InferCept-like: prompts of 200–1,500 tokens, 20–200 tokens per turn, 1–6 calls. */
+        static Shape sim() {
+            return new Shape(200, 1500, 20, 200, 1, 6, 1.0, 1000, 1256);
+        }
+
+        /** The same proportions at an eighth of the tokens and at most 3 calls, for a tiny cpu model. */
+        static Shape cpu() {
+            return new Shape(200, 1500, 20, 200, 1, 3, 0.125, 1000, 20_000);
+        }
+
+        int scaled(int tokens) {
+            return Math.max(1, (int) Math.round(tokens * tokenScale));
+        }
+    }
+
+    /** One turn: what it generates and, unless it is the last, its call. */
+    record Turn(int maxTokens, Tool tool, double callSeconds, int[] returned) {
+        boolean hasCall() {
+            return tool != null;
+        }
+    }
+
+    /** One session: when it arrives (workload seconds after the start), its tool, its prompt, its turns. */
+    record Session(String id, double arrivalSeconds, Tool tool, int[] prompt, List<Turn> turns) {
+
+        int calls() {
+            return turns.size() - 1;
+        }
+
+        /** Tokens of the longest prompt plus completion the session reaches (its last turn). */
+        int maxContext() {
+            int tokens = prompt.length;
+            for (Turn turn : turns) {
+                tokens += turn.maxTokens + (turn.returned == null ? 0 : turn.returned.length);
+            }
+            return tokens;
+        }
+
+        double callSeconds() {
+            return turns.stream().mapToDouble(Turn::callSeconds).sum();
+        }
+    }
+
+    final List<Session> sessions;
+    final double ratePerSecond;
+    final Shape shape;
+
+    private LampsWorkload(List<Session> sessions, double ratePerSecond, Shape shape) {
+        this.sessions = sessions;
+        this.ratePerSecond = ratePerSecond;
+        this.shape = shape;
+    }
+
+    /** {@code count} sessions arriving Poisson at {@code ratePerSecond} (workload time), tools in equal shares. */
+    static LampsWorkload generate(int count, double ratePerSecond, Shape shape, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<Session> sessions = new ArrayList<>(count);
+        double clock = 0;
+        Tool[] tools = Tool.values();
+        for (int s = 0; s < count; s++) {
+            if (s > 0) {
+                clock += -Math.log(1 - random.nextDouble()) / ratePerSecond;
+            }
+            Tool tool = tools[random.nextInt(tools.length)];
+            int[] prompt = tokens(random, shape.scaled(between(random, shape.minPrompt, shape.maxPrompt)), shape);
+            int calls = between(random, shape.minCalls, shape.maxCalls);
+            List<Turn> turns = new ArrayList<>(calls + 1);
+            for (int c = 0; c <= calls; c++) {
+                int generated = shape.scaled(between(random, shape.minGenerated, shape.maxGenerated));
+                if (c == calls) {
+                    turns.add(new Turn(generated, null, 0, null));
+                } else {
+                    double seconds = tool.minSeconds * Math.pow(tool.maxSeconds / tool.minSeconds, random.nextDouble());
+                    int[] returned = tokens(random, shape.scaled(between(random, tool.minReturned, tool.maxReturned)), shape);
+                    turns.add(new Turn(generated, tool, seconds, returned));
+                }
+            }
+            sessions.add(new Session(String.format(Locale.ROOT, "s%05d", s), clock, tool, prompt, List.copyOf(turns)));
+        }
+        return new LampsWorkload(List.copyOf(sessions), ratePerSecond, shape);
+    }
+
+    int turns() {
+        return sessions.stream().mapToInt(s -> s.turns().size()).sum();
+    }
+
+    int calls() {
+        return sessions.stream().mapToInt(Session::calls).sum();
+    }
+
+    double lastArrivalSeconds() {
+        return sessions.isEmpty() ? 0 : sessions.getLast().arrivalSeconds();
+    }
+
+    int maxContext() {
+        return sessions.stream().mapToInt(Session::maxContext).max().orElse(0);
+    }
+
+    double meanPrompt() {
+        return sessions.stream().mapToInt(s -> s.prompt().length).average().orElse(0);
+    }
+
+    double meanCallSeconds() {
+        return sessions.stream().flatMap(s -> s.turns().stream()).filter(Turn::hasCall).mapToDouble(Turn::callSeconds)
+                .average().orElse(0);
+    }
+
+    /** e.g. "calculator 17%, search-qa 16%, ...". */
+    String toolMix() {
+        int[] counts = new int[Tool.values().length];
+        sessions.forEach(s -> counts[s.tool().ordinal()]++);
+        StringBuilder text = new StringBuilder();
+        for (Tool tool : Tool.values()) {
+            if (!text.isEmpty()) {
+                text.append(", ");
+            }
+            text.append(String.format(Locale.ROOT, "%s %.0f%%", tool.label, 100.0 * counts[tool.ordinal()] / Math.max(1, sessions.size())));
+        }
+        return text.toString();
+    }
+
+    private static int between(SplittableRandom random, int min, int max) {
+        return min + random.nextInt(max - min + 1);
+    }
+
+    private static int[] tokens(SplittableRandom random, int count, Shape shape) {
+        int[] ids = new int[count];
+        Arrays.setAll(ids, i -> random.nextInt(shape.minTokenId, shape.maxTokenId));
+        return ids;
+    }
+}
