@@ -1,5 +1,8 @@
 package io.kvmesh.bench;
 
+import static io.kvmesh.bench.BenchArgs.intArg;
+import static io.kvmesh.bench.BenchArgs.stringArg;
+
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -209,19 +212,7 @@ public final class IndexBenchmark {
         }
     }
 
-    private static int intArg(String[] args, String name, int fallback) {
-        String value = stringArg(args, name, null);
-        return value == null ? fallback : Integer.parseInt(value);
-    }
 
-    private static String stringArg(String[] args, String name, String fallback) {
-        for (int i = 0; i < args.length - 1; i++) {
-            if (args[i].equals(name)) {
-                return args[i + 1];
-            }
-        }
-        return fallback;
-    }
 
     private static String fmt(double value) {
         return String.format(Locale.ROOT, "%.3f", value);

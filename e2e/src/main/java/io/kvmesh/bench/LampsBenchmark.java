@@ -1,7 +1,16 @@
 package io.kvmesh.bench;
 
+import static io.kvmesh.bench.BenchArgs.doubleArg;
+import static io.kvmesh.bench.BenchArgs.has;
+import static io.kvmesh.bench.BenchArgs.intArg;
+import static io.kvmesh.bench.BenchArgs.stringArg;
+import static io.kvmesh.bench.BenchFormat.format;
+import static io.kvmesh.bench.BenchFormat.loadAverage;
+import static io.kvmesh.bench.BenchFormat.pct;
+import static io.kvmesh.bench.BenchFormat.progress;
+import static io.kvmesh.bench.BenchFormat.quote;
+
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -702,46 +711,12 @@ public final class LampsBenchmark {
         System.out.println("wrote " + csv);
     }
 
-    private static String quote(String text) {
-        return text.contains(",") || text.contains("\"") ? "\"" + text.replace("\"", "\"\"") + "\"" : text;
-    }
 
-    static String format(double value) {
-        double abs = Math.abs(value);
-        if (abs >= 1e6) {
-            return String.format(Locale.ROOT, "%.2f M", value / 1e6);
-        } else if (abs >= 1000) {
-            return String.format(Locale.ROOT, "%,.0f", value);
-        } else if (abs >= 100) {
-            return String.format(Locale.ROOT, "%.0f", value);
-        } else if (abs >= 10) {
-            return String.format(Locale.ROOT, "%.1f", value);
-        } else {
-            return String.format(Locale.ROOT, "%.2f", value);
-        }
-    }
 
-    private static String loadAverage() {
-        try {
-            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return parts[0] + " " + parts[1] + " " + parts[2];
-        } catch (IOException | RuntimeException e) {
-            return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
-        }
-    }
 
-    private static void progress(String line) {
-        System.out.println("  .. " + line);
-    }
 
     // ---------------------------------------------------------------- misc
 
-    static long pct(long[] sorted, double q) {
-        if (sorted.length == 0) {
-            return 0;
-        }
-        return sorted[Math.min(sorted.length - 1, (int) (q * sorted.length))];
-    }
 
     static double mean(long[] values) {
         return values.length == 0 ? 0 : Arrays.stream(values).average().orElse(0);
@@ -759,26 +734,7 @@ public final class LampsBenchmark {
         return Arrays.stream(values).max().orElse(0);
     }
 
-    private static boolean has(String[] args, String flag) {
-        return Arrays.asList(args).contains(flag);
-    }
 
-    private static int intArg(String[] args, String name, int fallback) {
-        String value = stringArg(args, name, null);
-        return value == null ? fallback : Integer.parseInt(value.replace("_", ""));
-    }
 
-    private static double doubleArg(String[] args, String name, double fallback) {
-        String value = stringArg(args, name, null);
-        return value == null ? fallback : Double.parseDouble(value);
-    }
 
-    private static String stringArg(String[] args, String name, String fallback) {
-        for (int i = 0; i < args.length - 1; i++) {
-            if (args[i].equals(name)) {
-                return args[i + 1];
-            }
-        }
-        return fallback;
-    }
 }

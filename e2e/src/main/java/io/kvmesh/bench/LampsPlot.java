@@ -144,7 +144,7 @@ final class LampsPlot {
     }
 
     private static void bars(Graphics2D g, List<LampsBenchmark.PolicyRun> runs, int top, int plotWidth) {
-        double max = runs.stream().mapToDouble(r -> LampsBenchmark.pct(r.e2e(), 0.99) / 1e9).max().orElse(1);
+        double max = runs.stream().mapToDouble(r -> BenchFormat.pct(r.e2e(), 0.99) / 1e9).max().orElse(1);
         double axis = niceCeiling(Math.max(max, 1e-3));
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         double step = niceStep(axis / 5);
@@ -173,7 +173,7 @@ final class LampsPlot {
         for (int i = 0; i < runs.size(); i++) {
             LampsBenchmark.PolicyRun run = runs.get(i);
             double mean = run.meanE2eSeconds();
-            double p99 = LampsBenchmark.pct(run.e2e(), 0.99) / 1e9;
+            double p99 = BenchFormat.pct(run.e2e(), 0.99) / 1e9;
             int center = LEFT + slot * i + slot / 2;
             bar(g, center - bar - 2, bar, mean, axis, top, MEAN);
             bar(g, center + 2, bar, p99, axis, top, P99);
@@ -192,7 +192,7 @@ final class LampsPlot {
         g.fillRect(x, top + BARS - h, width, h);
         g.setColor(Color.BLACK);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        String label = LampsBenchmark.format(value);
+        String label = BenchFormat.format(value);
         g.drawString(label, x + width / 2 - g.getFontMetrics().stringWidth(label) / 2, top + BARS - h - 4);
     }
 

@@ -47,7 +47,7 @@ final class LatencyPlot {
         g.fillRect(0, 0, WIDTH, HEIGHT);
 
         double min = Math.max(0.01, series.stream().mapToLong(s -> first(s.sorted)).min().orElse(1_000_000) / 1e6);
-        double max = series.stream().mapToLong(s -> RouterBenchmark.pct(s.sorted, 0.999)).max().orElse(1_000_000) / 1e6;
+        double max = series.stream().mapToLong(s -> BenchFormat.pct(s.sorted, 0.999)).max().orElse(1_000_000) / 1e6;
         double lo = Math.pow(10, Math.floor(Math.log10(min)));
         double hi = Math.pow(10, Math.ceil(Math.log10(Math.max(max, lo * 10))));
         int plotWidth = WIDTH - LEFT - RIGHT;
@@ -127,7 +127,7 @@ final class LatencyPlot {
         g.fillRect(x, y - 9, 18, 4);
         g.setColor(Color.BLACK);
         g.drawString(String.format(Locale.ROOT, "%s: p50 %.2f ms, p99 %.2f ms, n=%,d", name,
-                RouterBenchmark.pct(sorted, 0.5) / 1e6, RouterBenchmark.pct(sorted, 0.99) / 1e6, sorted.length), x + 26, y - 3);
+                BenchFormat.pct(sorted, 0.5) / 1e6, BenchFormat.pct(sorted, 0.99) / 1e6, sorted.length), x + 26, y - 3);
     }
 
     private static long first(long[] sorted) {
