@@ -33,6 +33,9 @@ public final class ErrorResponses {
             send(ctx, OpenAiError.tooLarge());
         } else if (status >= 400 && status < 500) {
             send(ctx, new OpenAiError(status, "The request could not be read.", "invalid_request_error", null, null));
+        } else if (ctx.failure() instanceof io.vertx.core.http.HttpClosedException || ctx.response().closed()) {
+            // The client went away mid-request (a dropped or slow-loris connection): nobody to answer, nothing broke.
+            LOG.debugf("client closed the connection before the request was read: %s", ctx.failure());
         } else {
             LOG.error("request failed", ctx.failure());
             send(ctx, OpenAiError.internal("The server failed to process the request."));

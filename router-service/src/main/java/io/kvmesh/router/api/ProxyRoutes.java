@@ -163,15 +163,16 @@ public class ProxyRoutes {
         if (state.pods().live().isEmpty()) {
             throw new OpenAiException(OpenAiError.unavailable("No inference pod is available; retry later."));
         }
+        if (!state.selector().models().contains(request.model())) {
+            // Checked before hashing: a model no pod serves (even "" or one with a NUL) has no block chain to build.
+            throw new OpenAiException(OpenAiError.modelNotFound(request.model()));
+        }
         // The pod hashes with the salt it receives: the tenant's (set in the forwarded body), else the client's own.
         String salt = tenant.map(TenantDirectory.Tenant::cacheSalt)
                 .orElse(request.cacheSalt());
         RoutingDecision ranked = candidates(request, salt);
-        if (ranked.isEmpty() && state.selector().models().contains(request.model())) {
-            throw new OpenAiException(OpenAiError.unavailable("No pod serving " + request.model() + " is ready; retry later."));
-        }
         if (ranked.isEmpty()) {
-            throw new OpenAiException(OpenAiError.modelNotFound(request.model()));
+            throw new OpenAiException(OpenAiError.unavailable("No pod serving " + request.model() + " is ready; retry later."));
         }
         return ranked;
     }
