@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -62,13 +61,8 @@ class BadInputFuzzTest {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        Path runs = Path.of("target/e2e-runs/bad-input-fuzz").toAbsolutePath();
-        if (Files.exists(runs)) {
-            try (var files = Files.walk(runs)) {
-                files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            }
-        }
-        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        Path runs = E2eRuns.freshDirectory("bad-input-fuzz");
+        Path root = E2eRuns.root();
         mesh = LocalMesh.start(LocalMesh.Options.defaults(root)
                 .withPods(1)
                 .withRouterPort(0)

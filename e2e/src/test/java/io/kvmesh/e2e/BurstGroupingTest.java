@@ -42,7 +42,7 @@ class BurstGroupingTest {
 
     @BeforeAll
     static void startMesh() {
-        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        Path root = E2eRuns.root();
         mesh = LocalMesh.start(LocalMesh.Options.defaults(root)
                 .withPods(1)
                 .withRouterPort(0)

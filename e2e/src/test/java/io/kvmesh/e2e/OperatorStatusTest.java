@@ -38,7 +38,7 @@ class OperatorStatusTest {
 
     @Test
     void statusMetricsComeFromTheRuntimePodsHeartbeats(KubeApiServer kube) throws Exception {
-        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        Path root = E2eRuns.root();
         KubectlResult crd = kube.kubectl("apply", "-f", root.resolve("crds/inferencepools.kvmesh.io-v1.yml").toString());
         assertThat(crd.exitCode()).as(crd.output()).isZero();
         assertThat(kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd/inferencepools.kvmesh.io").exitCode()).isZero();

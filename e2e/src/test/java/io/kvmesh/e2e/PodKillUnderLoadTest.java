@@ -8,7 +8,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -62,13 +61,8 @@ class PodKillUnderLoadTest {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        Path runs = Path.of("target/e2e-runs/pod-kill-under-load").toAbsolutePath();
-        if (Files.exists(runs)) {
-            try (var files = Files.walk(runs)) {
-                files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            }
-        }
-        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        Path runs = E2eRuns.freshDirectory("pod-kill-under-load");
+        Path root = E2eRuns.root();
         mesh = LocalMesh.start(LocalMesh.Options.defaults(root)
                 .withPods(3)
                 .withRouterPort(0)

@@ -35,7 +35,7 @@ class TenantIsolationTest {
                 io.restassured.config.HttpClientConfig.httpClientConfig()
                         .setParam("http.connection.timeout", 5_000)
                         .setParam("http.socket.timeout", 30_000));
-        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        Path root = E2eRuns.root();
         mesh = LocalMesh.start(LocalMesh.Options.defaults(root)
                 .withPods(1)
                 .withRouterPort(0)

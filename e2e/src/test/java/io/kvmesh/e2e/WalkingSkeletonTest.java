@@ -47,13 +47,8 @@ class WalkingSkeletonTest {
                 io.restassured.config.HttpClientConfig.httpClientConfig()
                         .setParam("http.connection.timeout", 5_000)
                         .setParam("http.socket.timeout", 30_000));
-        Path runs = Path.of("target/e2e-runs/walking-skeleton").toAbsolutePath();
-        if (java.nio.file.Files.exists(runs)) {
-            try (var files = java.nio.file.Files.walk(runs)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            }
-        }
-        Path root = Path.of(System.getProperty("io.kvmesh.root", "..")).toAbsolutePath().normalize();
+        Path runs = E2eRuns.freshDirectory("walking-skeleton");
+        Path root = E2eRuns.root();
         mesh = LocalMesh.start(LocalMesh.Options.defaults(root)
                 .withPods(2)
                 .withRouterPort(0)
