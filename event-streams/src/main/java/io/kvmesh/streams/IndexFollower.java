@@ -38,7 +38,8 @@ import io.kvmesh.prefix.index.PrefixIndex;
  * itself (no consumer group), so each holds the whole index (active-active).
  *
  * <p>A malformed record is logged, counted and skipped; it never stops the follower. Retirement by missed
- * heartbeats is checked on every poll.
+ * heartbeats is checked on every poll; time in which the follower itself could not read (Kafka unreachable) does not
+ * count as the pods' silence.
  */
 public final class IndexFollower implements AutoCloseable {
 
@@ -60,6 +61,8 @@ public final class IndexFollower implements AutoCloseable {
     private final Thread thread;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile boolean running = true;
+    /** When the poll loop last came round ({@link System#nanoTime()}); 0 before the first round. */
+    private long lastRoundNanos;
 
     public IndexFollower(StreamSettings settings, PrefixIndex index, LivePods pods, boolean bootstrapFromSnapshots,
                          FollowerListener listener) {
@@ -172,10 +175,13 @@ public final class IndexFollower implements AutoCloseable {
                     applyStatus(record, changed);
                 }
             }
+            long round = System.nanoTime();
             if (isCaughtUp()) {
                 // Only once every status has been read: before that a live pod may look silent.
-                changed.addAll(pods.expire(System.nanoTime() / 1_000_000));
+                excuseUnwatchedSilence(round);
+                changed.addAll(pods.expire(round / 1_000_000));
             }
+            lastRoundNanos = round;
             long behind = 0;
             Map<Integer, Long> positions = new HashMap<>();
             for (TopicPartition partition : all) {
@@ -198,6 +204,23 @@ public final class IndexFollower implements AutoCloseable {
             lag.set(behind);
             listener.afterPoll(positions, changed);
             changed.clear();
+        }
+    }
+
+    /**
+     * When the loop has not come round for more than half the heartbeat timeout (the broker was down or unreachable and
+     * a call waited for it, up to a minute, or the follower restarted after such a failure, or this process stalled),
+     * no heartbeat could be read in that time, and the pods' producers need a moment to deliver what they buffered: a
+     * pod's silence says nothing then, so every pod gets a whole timeout from now before missed heartbeats retire it.
+     * Otherwise the first round after an outage would retire every live pod and forget the blocks it still holds
+     * (its later events only add to an empty slate), leaving the index cold until the pod restarts.
+     */
+    private void excuseUnwatchedSilence(long now) {
+        long unwatchedMillis = (now - lastRoundNanos) / 1_000_000;
+        if (lastRoundNanos != 0 && unwatchedMillis > pods.heartbeatTimeoutMillis() / 2) {
+            pods.excuseSilenceUntil(now / 1_000_000);
+            LOG.warnf("no heartbeat could be read for %d ms (Kafka unreachable or this process stalled); every pod gets %d ms"
+                    + " from now to be heard from before it is retired", unwatchedMillis, pods.heartbeatTimeoutMillis());
         }
     }
 

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -98,6 +102,58 @@ class IndexFollowerTest {
                 await(() -> replicaIndex.match(a).size() == 1 && serviceIndex.match(a).size() == 1);
                 assertThat(replicaIndex.match(b)).containsExactly(new PodMatch("b", 2, 2, 0));
                 assertThat(replicaPods.live()).extracting(PodStatus::podId).containsExactly("b");
+            }
+        }
+    }
+
+    /**
+     * The broker is killed for several heartbeat timeouts while one pod keeps beating (its producer buffers) and another
+     * dies. Once the broker is back, the live pod must keep its blocks without a gap: its silence was the broker's.
+     * Before the fix, the follower's first poll after the outage retired every pod, and the live pod's later events
+     * rebuilt it from an empty slate, so the blocks it held before the outage were never indexed again.
+     */
+    @Test
+    void aBrokerOutageRetiresOnlyThePodThatDiedAndKeepsTheBlocksOfTheLiveOne() throws Exception {
+        try (KafkaBroker broker = KafkaBroker.start()) {
+            StreamSettings settings = new StreamSettings(broker.bootstrapServers(), PoolTopics.forPool("test", "outage"), 2,
+                    Duration.ofHours(1), true);
+            PoolTopicsAdmin.ensureTopics(settings);
+            PrefixIndex index = new PrefixIndex();
+            LivePods pods = new LivePods(index, 2_000);
+            AtomicBoolean doomedBeats = new AtomicBoolean(true);
+            ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor();
+            try (PodEventPublisher alive = new PodEventPublisher(settings);
+                 PodEventPublisher doomed = new PodEventPublisher(settings);
+                 IndexFollower follower = new IndexFollower(settings, index, pods, false, FollowerListener.NONE)) {
+                beats.scheduleAtFixedRate(() -> {
+                    alive.publish(status("alive"));
+                    if (doomedBeats.get()) {
+                        doomed.publish(status("doomed"));
+                    }
+                }, 0, 200, TimeUnit.MILLISECONDS);
+                long[] a = store(alive, "alive", 0, 100, 3);
+                long[] d = store(doomed, "doomed", 0, 500, 2);
+                follower.start();
+                assertThat(follower.awaitCaughtUp(Duration.ofSeconds(30))).isTrue();
+                await(() -> index.match(a).size() == 1 && index.match(d).size() == 1 && pods.live().size() == 2);
+
+                broker.kill();
+                doomedBeats.set(false);
+                Thread.sleep(5_000); // the outage itself: 2.5 heartbeat timeouts without a broker (its restart adds ~10 s)
+                broker.restart();
+
+                long deadline = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+                while (System.nanoTime() < deadline) {
+                    assertThat(index.match(a)).as("the live pod's blocks after the outage").containsExactly(new PodMatch("alive", 3, 3, 0));
+                    Thread.sleep(20);
+                }
+                await(() -> index.match(d).isEmpty() && pods.live().stream().map(PodStatus::podId).toList().equals(List.of("alive")));
+                long[] after = store(alive, "alive", 1, 9_000, 1);
+                await(() -> !index.match(after).isEmpty());
+                assertThat(index.match(a)).containsExactly(new PodMatch("alive", 3, 3, 0));
+                assertThat(follower.outcomes(io.kvmesh.prefix.index.ApplyOutcome.SEQ_GAP)).isZero();
+            } finally {
+                beats.shutdownNow();
             }
         }
     }

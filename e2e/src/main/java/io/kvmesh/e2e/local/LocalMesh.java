@@ -187,6 +187,19 @@ public final class LocalMesh implements AutoCloseable {
         return operator;
     }
 
+    /**
+     * Starts a service of this mesh again, as its orchestrator would after a crash: on the same port, with the same
+     * settings, its output appended to the same log; SIGKILLs it first if it is still running. Returns once it is ready.
+     */
+    public void restart(ServiceProcess service) {
+        if (!all.contains(service)) {
+            throw new IllegalArgumentException(service.name() + " is not part of this mesh");
+        }
+        service.kill();
+        service.start();
+        awaitReady(service);
+    }
+
     /** The topic prefix the mesh's processes use. */
     public String topicPrefix() {
         return TOPIC_PREFIX;

@@ -31,7 +31,11 @@ public final class LivePods {
         this.heartbeatTimeoutMillis = heartbeatTimeoutMillis;
     }
 
-    /** Records a heartbeat. A new epoch retires the pod's old state (and its blocks) first. */
+    /**
+     * Records a heartbeat seen at {@code nowMillis}. A new epoch retires the pod's old state (and its blocks) first.
+     * Within an epoch the pod never looks longer silent than before: a backlog of heartbeats delivered late (after an
+     * outage) updates the status but not when the pod was last heard from.
+     */
     public synchronized void heartbeat(PodStatus status, long nowMillis) {
         Entry previous = pods.get(status.podId());
         if (previous != null && status.epoch() < previous.status.epoch()) {
@@ -40,7 +44,18 @@ public final class LivePods {
         if (previous != null && status.epoch() > previous.status.epoch()) {
             index.retire(status.podId());
         }
-        pods.put(status.podId(), new Entry(status, nowMillis));
+        long seen = previous != null && previous.status.epoch() == status.epoch()
+                ? Math.max(previous.seenAtMillis, nowMillis) : nowMillis;
+        pods.put(status.podId(), new Entry(status, seen));
+    }
+
+    /**
+     * The caller could not read heartbeats until {@code nowMillis} (it had no answer from the stream, e.g. the broker
+     * was down): the pods' silence in that time says nothing about them, so every known pod counts as heard from now
+     * and gets a whole timeout to be heard from again. A pod that is really gone is retired one timeout later.
+     */
+    public synchronized void excuseSilenceUntil(long nowMillis) {
+        pods.replaceAll((podId, entry) -> entry.seenAtMillis >= nowMillis ? entry : new Entry(entry.status, nowMillis));
     }
 
     /** The pod shut down cleanly (its status tombstone). Returns false when it was not known. */

@@ -41,6 +41,31 @@ class LivePodsTest {
     }
 
     @Test
+    void heartbeatsDeliveredLateNeverMakeAPodLookLongerSilent() {
+        pods.heartbeat(status("a", 1), 2_000);
+        // A backlog from an outage: older heartbeats of the same epoch, read after a newer one.
+        pods.heartbeat(status("a", 1), 500);
+        assertThat(pods.expire(4_000)).isEmpty();
+        assertThat(pods.expire(5_001)).containsExactly("a");
+    }
+
+    @Test
+    void silenceTheCallerCouldNotObserveRetiresNobodyUntilAWholeTimeoutLater() {
+        pods.heartbeat(status("a", 1), 0);
+        pods.heartbeat(status("b", 1), 0);
+        store("a", 1, 11);
+        // The caller was cut off from the stream until 10 s: nobody could have been heard from meanwhile.
+        pods.excuseSilenceUntil(10_000);
+        assertThat(pods.expire(10_000)).isEmpty();
+        pods.heartbeat(status("a", 1), 9_000); // a late heartbeat from before: changes nothing
+        pods.heartbeat(status("a", 1), 12_000);
+        assertThat(pods.expire(13_000)).isEmpty();
+        assertThat(pods.expire(13_001)).containsExactly("b");
+        assertThat(index.match(new long[] {11})).containsExactly(new PodMatch("a", 1, 1, 0));
+        assertThat(pods.live()).extracting(PodStatus::podId).containsExactly("a");
+    }
+
+    @Test
     void aTombstoneRetiresAtOnce() {
         pods.heartbeat(status("a", 1), 0);
         store("a", 1, 11);
