@@ -56,6 +56,7 @@ public class ProxyRoutes {
     private static final List<String> FORWARDED_HEADERS = List.of("content-type", "cache-control", "x-kvmesh-pod");
     /** The session key of paused tool calls (the pod's; the router passes it on untouched). */
     private static final String SESSION_HEADER = "x-kvmesh-session";
+    private static final String PREDICTED_CACHED_HEADER = "x-kvmesh-predicted-cached-tokens";
 
     private final RouterState state;
     private final InferenceRequestParser parser = new InferenceRequestParser();
@@ -203,8 +204,11 @@ public class ProxyRoutes {
             ErrorResponses.send(ctx, OpenAiError.unavailable("No inference pod answered; tried " + tries + "."));
             return;
         }
-        PodStatus pod = decision.ranked().get(attempt).status();
+        Candidate chosen = decision.ranked().get(attempt);
+        PodStatus pod = chosen.status();
         state.dispatched(decision, pod.podId());
+        Runnable ended = state.opened(pod.podId());
+        ctx.addEndHandler(done -> ended.run());
         int colon = pod.address().lastIndexOf(':');
         RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
                 .setHost(pod.address().substring(0, colon))
@@ -227,14 +231,21 @@ public class ProxyRoutes {
                     if (response.statusCode() >= 500) {
                         // Nothing has reached the client yet: another pod can still answer.
                         response.request().reset();
+                        ended.run();
                         failedBeforeAnswer(ctx, path, body, decision, attempt, pod, "status " + response.statusCode());
                     } else {
+                        // What the index predicted this pod holds of the prompt; the pod's usage says what it reused.
+                        ctx.response().putHeader(PREDICTED_CACHED_HEADER,
+                                Integer.toString(chosen.match().matchedBlocks() * state.settings().blockSize()));
                         long headReceived = System.nanoTime();
                         ctx.response().headersEndHandler(v -> overhead.held(sent[0] - since, System.nanoTime() - headReceived));
                         relay(ctx, pod, response);
                     }
                 })
-                .onFailure(error -> failedBeforeAnswer(ctx, path, body, decision, attempt, pod, error.getMessage()));
+                .onFailure(error -> {
+                    ended.run();
+                    failedBeforeAnswer(ctx, path, body, decision, attempt, pod, error.getMessage());
+                });
     }
 
     private void failedBeforeAnswer(RoutingContext ctx, String path, Buffer body, RoutingDecision decision, int attempt,
@@ -273,6 +284,11 @@ public class ProxyRoutes {
             out.setChunked(true);
         }
         boolean stream = String.valueOf(response.getHeader("content-type")).startsWith("text/event-stream");
+        if (stream) {
+            // The pod sends its head before the first token; so does the router: the client learns at once that the
+            // request was accepted, and the router's relay time stops measuring the pod's time to first token.
+            out.write(Buffer.buffer());
+        }
         response.pipe().endOnFailure(false).to(out).onFailure(error -> {
             LOG.warnf("pod %s failed mid-answer (%s)", pod.podId(), error.getMessage());
             state.suspect(pod.podId());

@@ -190,6 +190,11 @@ public class RouterState {
         selector.dispatched(decision, podId);
     }
 
+    /** A request went to {@code podId}; run what this returns when it ends (counted in the pod's load until then). */
+    public Runnable opened(String podId) {
+        return selector.open().opened(podId);
+    }
+
     public DecisionCounts decisions() {
         return decisions;
     }

@@ -22,11 +22,17 @@ public final class PodSelector {
     private final PrefixView prefixes;
     private final LivePods pods;
     private final RoutingPolicy policy;
+    private final OpenRequests open;
 
     public PodSelector(PrefixView prefixes, LivePods pods, RoutingPolicy policy) {
+        this(prefixes, pods, policy, new OpenRequests());
+    }
+
+    public PodSelector(PrefixView prefixes, LivePods pods, RoutingPolicy policy, OpenRequests open) {
         this.prefixes = prefixes;
         this.pods = pods;
         this.policy = policy;
+        this.open = open;
     }
 
     /** The decision for a request of {@code blockHashes} to {@code modelId}; empty when no pod serves it. */
@@ -37,7 +43,8 @@ public final class PodSelector {
         List<Candidate> candidates = live.stream()
                 .filter(PodStatus::ready)
                 .filter(status -> status.modelId().equals(modelId))
-                .map(status -> new Candidate(status, matches.getOrDefault(status.podId(), new PodMatch(status.podId(), 0, 0, 0))))
+                .map(status -> new Candidate(status, matches.getOrDefault(status.podId(), new PodMatch(status.podId(), 0, 0, 0)),
+                        open.count(status.podId())))
                 .toList();
         Ranking ranking = policy.rank(candidates, blockHashes.length);
         List<Candidate> ranked = ranking.ranked();
@@ -52,6 +59,11 @@ public final class PodSelector {
     /** The request of {@code decision} was sent to {@code podId}. */
     public void dispatched(RoutingDecision decision, String podId) {
         prefixes.routed(podId, decision.blockHashes());
+    }
+
+    /** This router's open requests per pod. */
+    public OpenRequests open() {
+        return open;
     }
 
     public PrefixView prefixes() {

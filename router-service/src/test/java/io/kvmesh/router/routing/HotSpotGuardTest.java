@@ -24,6 +24,17 @@ class HotSpotGuardTest {
         return new Candidate(status, new PodMatch(id, device + host, device, host));
     }
 
+    @Test
+    void theRoutersOwnOpenRequestsCountWhenTheHeartbeatIsStale() {
+        // Both heartbeats say idle, but this router has just sent 12 requests to a: the guard must see them.
+        PodStatus idle = pod("a", 20, 0, 0, 10).status();
+        Candidate a = new Candidate(idle, new PodMatch("a", 20, 20, 0), 12);
+        Candidate b = pod("b", 0, 0, 1, 10);
+        assertThat(a.queue()).isEqualTo(12);
+        assertThat(guard.rank(List.of(a, b), 32).reason()).isEqualTo(DecisionReason.LOAD_IMBALANCE);
+        assertThat(new Candidate(idle, new PodMatch("a", 20, 20, 0), 0).queue()).isZero();
+    }
+
     private static List<String> ids(Ranking ranking) {
         return ranking.ranked().stream().map(Candidate::podId).toList();
     }
