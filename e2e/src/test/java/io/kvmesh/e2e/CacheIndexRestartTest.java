@@ -49,24 +49,16 @@ class CacheIndexRestartTest {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        mesh = LocalMesh.start(LocalMesh.Options.defaults(E2eRuns.root())
-                .withPods(3)
-                .withRouterPort(0)
-                .withRunDirectory(E2eRuns.freshDirectory("cache-index-restart"))
-                // 48 blocks of 16 tokens: a few prompts fill a pod, so its stream holds evictions too.
-                .withSettings(Map.of("kvmesh.kv-blocks", "48", "kvmesh.sim.prefill-micros-per-token", "20",
-                        "kvmesh.sim.decode-step-micros", "1000")),
-                line -> { });
-        probe = new MeshProbe(mesh);
+        // 48 blocks of 16 tokens: a few prompts fill a pod, so its stream holds evictions too.
+        probe = MeshProbe.startMesh("cache-index-restart", Map.of("kvmesh.kv-blocks", "48",
+                "kvmesh.sim.prefill-micros-per-token", "20", "kvmesh.sim.decode-step-micros", "1000"));
+        mesh = probe.mesh();
     }
 
     @AfterAll
     static void stopMesh() {
         if (probe != null) {
             probe.close();
-        }
-        if (mesh != null) {
-            mesh.close();
         }
     }
 

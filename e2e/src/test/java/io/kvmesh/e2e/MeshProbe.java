@@ -68,9 +68,27 @@ final class MeshProbe implements AutoCloseable {
         this.mesh = mesh;
     }
 
+    /**
+     * The restart tests' mesh: three sim pods and a router on a free port, logs in {@code target/e2e-runs/NAME};
+     * {@link #close()} stops it.
+     */
+    static MeshProbe startMesh(String name, Map<String, String> podSettings) throws IOException {
+        return new MeshProbe(LocalMesh.start(LocalMesh.Options.defaults(E2eRuns.root())
+                .withPods(3)
+                .withRouterPort(0)
+                .withRunDirectory(E2eRuns.freshDirectory(name))
+                .withSettings(podSettings), line -> { }));
+    }
+
+    LocalMesh mesh() {
+        return mesh;
+    }
+
+    /** Closes the client, then the mesh. */
     @Override
     public void close() {
         http.close();
+        mesh.close();
     }
 
     // ---- HTTP ---------------------------------------------------------------------------------------------------

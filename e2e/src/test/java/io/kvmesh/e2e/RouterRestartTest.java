@@ -46,22 +46,14 @@ class RouterRestartTest {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        mesh = LocalMesh.start(LocalMesh.Options.defaults(E2eRuns.root())
-                .withPods(3)
-                .withRouterPort(0)
-                .withRunDirectory(E2eRuns.freshDirectory("router-restart"))
-                .withSettings(Map.of("kvmesh.sim.prefill-micros-per-token", "20", "kvmesh.sim.decode-step-micros", "1000")),
-                line -> { });
-        probe = new MeshProbe(mesh);
+        probe = MeshProbe.startMesh("router-restart", Map.of("kvmesh.sim.prefill-micros-per-token", "20", "kvmesh.sim.decode-step-micros", "1000"));
+        mesh = probe.mesh();
     }
 
     @AfterAll
     static void stopMesh() {
         if (probe != null) {
             probe.close();
-        }
-        if (mesh != null) {
-            mesh.close();
         }
     }
 
