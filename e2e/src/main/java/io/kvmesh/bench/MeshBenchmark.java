@@ -1,0 +1,494 @@
+package io.kvmesh.bench;
+
+import static io.kvmesh.bench.BenchArgs.doubleArg;
+import static io.kvmesh.bench.BenchArgs.has;
+import static io.kvmesh.bench.BenchArgs.intArg;
+import static io.kvmesh.bench.BenchArgs.stringArg;
+import static io.kvmesh.bench.BenchFormat.format;
+import static io.kvmesh.bench.BenchFormat.loadAverage;
+import static io.kvmesh.bench.BenchFormat.pct;
+import static io.kvmesh.bench.BenchFormat.progress;
+import static io.kvmesh.bench.BenchFormat.quote;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import io.kvmesh.e2e.local.LocalMesh;
+import io.kvmesh.e2e.local.ServiceProcess;
+
+/**
+ * {@code ./kvmesh bench mesh}: the whole local mesh (real broker, cache index, N {@code sim} runtime pods) and one
+ * router per routing policy, in turn, fed the same seeded requests: a shared-prefix workload at working sets of a few
+ * fractions of the pods' total KV capacity over a Poisson rate ladder, and multi-turn chat. Each policy sends with its own
+ * {@code cache_salt}, so no policy reuses blocks another computed. Prints requests/s, output tokens/s, TTFT and E2E
+ * percentiles, the engine hit rate (cached / prompt tokens, from the pods' usage), the router's predicted hit (its
+ * {@code x-kvmesh-predicted-cached-tokens}) and the oracle hit ratio (each group's reusable prefix computed once),
+ * then the issue's goals side by side; writes a CSV and a PNG.
+ */
+public final class MeshBenchmark {
+
+    static final String SIM_MODEL = "kvmesh-sim";
+    static final List<String> POLICIES = List.of("prefix-aware", "approximate-prefix", "least-load", "round-robin", "random");
+    private static final int SHARED_MAX_TOKENS = 16;
+    private static final int CHAT_MAX_TOKENS = 32;
+    private static final List<String> AGENT_TOOLS = List.of("search", "calculator", "code_interpreter");
+
+    /** What to run, from the command line. */
+    public record Options(int pods, int kvBlocks, int systemWords, double[] fractions, double[] rates, double seconds,
+                          double chatRate, double chatSeconds, int rounds, List<String> policies, boolean chat,
+                          Map<String, String> sim, Map<String, String> routerSettings, Path csv, Path png, Path root) {
+
+        static Options parse(String[] args) {
+            boolean quick = has(args, "--quick");
+            Path root = Path.of(System.getProperty("io.kvmesh.root", ".")).toAbsolutePath().normalize();
+            List<String> policies = List.of(stringArg(args, "--policies", String.join(",", POLICIES)).split(","));
+            for (String policy : policies) {
+                if (!POLICIES.contains(policy)) {
+                    throw new IllegalArgumentException("unknown policy " + policy + "; known: " + POLICIES);
+                }
+            }
+            Map<String, String> sim = new LinkedHashMap<>();
+            // InferCept's 6B-class profile scaled down: prefill dominates a cold request, so reuse shows in throughput.
+            sim.put("kvmesh.sim.prefill-micros-per-token", stringArg(args, "--prefill-micros", "200"));
+            sim.put("kvmesh.sim.decode-step-micros", stringArg(args, "--decode-micros", "5000"));
+            sim.put("kvmesh.sim.decode-micros-per-sequence", "100");
+            return new Options(
+                    intArg(args, "--pods", quick ? 2 : 4),
+                    intArg(args, "--kv-blocks", quick ? 512 : 1024),
+                    // ~6 prompt tokens a word on sim pods: ~1,000-token system prompts (~500 quick), so a working set of 40% of the
+                    // pods' KV is dozens of groups, as in SGLang's generated-shared-prefix.
+                    intArg(args, "--system-words", quick ? 80 : 160),
+                    parseList(stringArg(args, "--fractions", quick ? "0.75" : "0.4,0.75")),
+                    parseList(stringArg(args, "--rates", quick ? "3,12" : "8,16,32,64,96")),
+                    doubleArg(args, "--seconds", quick ? 5 : 15),
+                    doubleArg(args, "--chat-rate", quick ? 1 : 2),
+                    doubleArg(args, "--chat-seconds", quick ? 4 : 20),
+                    intArg(args, "--rounds", 4),
+                    List.copyOf(policies), !has(args, "--no-chat"), Map.copyOf(sim), settings(stringArg(args, "--router-settings", "")),
+                    Path.of(stringArg(args, "--csv", root.resolve("bench-results/mesh.csv").toString())),
+                    Path.of(stringArg(args, "--png", root.resolve("bench-results/mesh.png").toString())),
+                    root);
+        }
+
+        /** {@code key=value,key=value} for every router, e.g. {@code kvmesh.groups.window=0s}. */
+        private static Map<String, String> settings(String text) {
+            Map<String, String> settings = new LinkedHashMap<>();
+            for (String pair : text.split(",")) {
+                if (!pair.isBlank()) {
+                    int eq = pair.indexOf('=');
+                    if (eq <= 0) {
+                        throw new IllegalArgumentException("--router-settings wants key=value pairs, got " + pair);
+                    }
+                    settings.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+                }
+            }
+            return Map.copyOf(settings);
+        }
+
+        private static double[] parseList(String text) {
+            return Arrays.stream(text.split(",")).mapToDouble(Double::parseDouble).toArray();
+        }
+    }
+
+    /** One measured step: a workload at one offered rate under one policy. */
+    public record Row(String workload, String policy, double offered, int sent, int completed, int errors, int notSent,
+                      double requestsPerSecond, double outputTokensPerSecond, double ttftP50, double ttftP90, double ttftP99,
+                      double e2eP50, double e2eP99, double hit, double predictedHit, double oracleRatio, String firstError) {
+    }
+
+    /** One goal of the issue next to its measurement. */
+    public record Goal(String name, double measured, double goal, String how) {
+        boolean met() {
+            return measured >= goal;
+        }
+    }
+
+    /** Everything a run measured. */
+    public record Result(List<Row> rows, List<Goal> goals) {
+    }
+
+    private final Options options;
+    private final List<Row> rows = new ArrayList<>();
+    private final List<Goal> goals = new ArrayList<>();
+    /** Per workload name, per policy: the outcomes in the order sent (the oracle needs the whole ladder). */
+    private final Map<String, Map<String, List<MeshLoad.Outcome>>> outcomes = new LinkedHashMap<>();
+    /** Per policy: why the router chose as it did (its kvmesh_router_decisions_total), as shares. */
+    private final Map<String, String> decisions = new LinkedHashMap<>();
+
+    private MeshBenchmark(Options options) {
+        this.options = options;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (has(args, "--help")) {
+            System.out.println("""
+                    usage: ./kvmesh bench mesh [--quick] [--pods N] [--kv-blocks N] [--policies a,b,...] [--fractions f,...]
+                                               [--rates r,...] [--seconds S] [--no-chat] [--chat-rate R] [--chat-seconds S]
+                                               [--rounds N] [--prefill-micros U] [--decode-micros U] [--router-settings k=v,...]
+                                               [--csv FILE] [--png FILE]
+                      --quick      2 pods, one working set (75%), two rates, 5 s steps (a smoke run)
+                      --policies   any of prefix-aware,approximate-prefix,least-load,round-robin,random (default: all)
+                      --fractions  shared-prefix working sets as fractions of all pods' KV capacity (default 0.4,0.75)
+                      --rates      the Poisson rate ladder in requests/s (default 8,16,32,64,96), --seconds per step (15)""");
+            return;
+        }
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        run(args);
+    }
+
+    /** Runs every policy over every workload, prints the table and goals, writes the CSV and PNG. */
+    public static Result run(String[] args) throws Exception {
+        return new MeshBenchmark(Options.parse(args)).runAll();
+    }
+
+    private Result runAll() throws Exception {
+        int capacityTokens = options.pods * options.kvBlocks * 16;
+        System.out.println("load average at start (other processes share these cores): " + loadAverage());
+        System.out.printf(Locale.ROOT, "mesh benchmark: %d sim pods x %,d KV blocks (%,d tokens in all), policies %s, "
+                        + "rates %s req/s x %.0f s, %s%n", options.pods, options.kvBlocks, capacityTokens,
+                options.policies, Arrays.toString(options.rates), options.seconds, options.sim);
+        Path runs = options.root.resolve(".kvmesh/runs/bench-mesh-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Map<String, String> pods = new LinkedHashMap<>(options.sim);
+        pods.put("kvmesh.kv-blocks", Integer.toString(options.kvBlocks));
+        try (LocalMesh mesh = LocalMesh.start(LocalMesh.Options.defaults(options.root).withPods(options.pods).withRouterPort(0)
+                .withRunDirectory(runs).withSettings(pods), line -> progress("mesh: " + line));
+             MeshLoad load = new MeshLoad()) {
+            // Each policy gets a fresh router of its own; the mesh's own would only take CPU meanwhile.
+            mesh.router().stop();
+            int systemTokens = calibrate(load, mesh.runtimes().getFirst().url());
+            List<MeshWorkloads.SharedPrefix> shared = new ArrayList<>();
+            for (double fraction : options.fractions) {
+                int groups = Math.max(2, (int) Math.round(fraction * capacityTokens / systemTokens));
+                shared.add(MeshWorkloads.SharedPrefix.build(groups, options.systemWords, 24, 7));
+                progress(String.format(Locale.ROOT, "shared prefix at %.0f%% of KV capacity: %d groups of a ~%d-token system prompt",
+                        fraction * 100, groups, systemTokens));
+            }
+            for (String policy : options.policies) {
+                progress("policy " + policy + ": starting its router");
+                ServiceProcess router = mesh.startRouter("router-" + policy, policy, options.routerSettings);
+                try {
+                    awaitRouting(load, router.url());
+                    for (int f = 0; f < options.fractions.length; f++) {
+                        String workload = sharedName(options.fractions[f]);
+                        for (int r = 0; r < options.rates.length; r++) {
+                            double rate = options.rates[r];
+                            List<MeshLoad.Planned> plan = shared.get(f).plan(rate, options.seconds, 1000L * f + r);
+                            progress(String.format(Locale.ROOT, "%s, %s, %.0f req/s: %d requests over %.0f s", policy, workload, rate,
+                                    plan.size(), options.seconds));
+                            MeshLoad.Step step = load.run(router.url(), SIM_MODEL, policy + "/" + workload, SHARED_MAX_TOKENS, plan,
+                                    Duration.ofSeconds(90));
+                            record(workload, policy, rate, plan.size(), step);
+                        }
+                    }
+                    if (options.chat) {
+                        chat(load, router.url(), policy, false);
+                        chat(load, router.url(), policy, true);
+                    }
+                    String reasons = decisionReasons(router.url());
+                    decisions.put(policy, reasons);
+                    progress(policy + ": decisions by reason: " + reasons);
+                } finally {
+                    router.stop();
+                }
+            }
+        }
+        oracle();
+        goals();
+        printTable();
+        writeCsv();
+        try {
+            MeshPlot.write(options.png, rows, options.fractions.length == 0 ? List.of() :
+                    Arrays.stream(options.fractions).mapToObj(MeshBenchmark::sharedName).toList());
+            System.out.println("wrote " + options.png.toAbsolutePath());
+        } catch (Exception | Error e) {
+            System.out.println("no plot: " + e);
+        }
+        return new Result(List.copyOf(rows), List.copyOf(goals));
+    }
+
+    static String sharedName(double fraction) {
+        return String.format(Locale.ROOT, "shared-prefix %.0f%%", fraction * 100);
+    }
+
+    /** Prompt tokens of one system prompt of {@code systemWords} words, from a pod's usage: sizes the groups. */
+    private int calibrate(MeshLoad load, String podUrl) {
+        String prompt = MeshWorkloads.SharedPrefix.build(1, options.systemWords, 24, 99).systemPrompts().getFirst();
+        MeshLoad.Outcome outcome = load.send(podUrl, SIM_MODEL, "calibration", 1, -1, prompt);
+        if (!outcome.ok()) {
+            throw new IllegalStateException("the pod did not answer the calibration request: " + outcome.error());
+        }
+        return outcome.promptTokens();
+    }
+
+    /** A new router serves once its index has seen the pods' heartbeats. */
+    private static void awaitRouting(MeshLoad load, String routerUrl) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            MeshLoad.Outcome outcome = load.send(routerUrl, SIM_MODEL, "ready", 1, -1, "ready?");
+            if (outcome.ok()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("router does not route: " + outcome.error());
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    /** The router's decisions by reason over its whole run, e.g. "prefix 81%, load-imbalance 12%, no-match 7%". */
+    private static String decisionReasons(String routerUrl) {
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            String text = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(routerUrl + "/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("kvmesh_router_decisions_total\\{[^}]*reason=\"([^\"]+)\"[^}]*} ([0-9.eE+]+)").matcher(text);
+            Map<String, Double> counts = new LinkedHashMap<>();
+            while (m.find()) {
+                counts.merge(m.group(1), Double.parseDouble(m.group(2)), Double::sum);
+            }
+            double total = counts.values().stream().mapToDouble(Double::doubleValue).sum();
+            return counts.entrySet().stream().filter(e -> e.getValue() > 0)
+                    .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                    .map(e -> String.format(Locale.ROOT, "%s %.0f%%", e.getKey(), 100 * e.getValue() / total))
+                    .reduce((a, b) -> a + ", " + b).orElse("none");
+        } catch (IOException e) {
+            return "unavailable (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unavailable";
+        }
+    }
+
+    /**
+     * Multi-turn chat: each conversation's rounds in sequence, conversations arriving Poisson. {@code agentic}: every
+     * round but the last ends in a tool call (declared with {@code kvmesh_tool_call}, the session in
+     * {@code x-kvmesh-session}), which takes 0.2-2 s before the next round brings its result: the pod keeps, swaps or
+     * discards the paused KV (LAMPS), and the router must send the next round back to it.
+     */
+    private void chat(MeshLoad load, String routerUrl, String policy, boolean agentic) throws InterruptedException {
+        String workload = agentic ? "agentic tool calls" : "multi-turn chat";
+        List<MeshWorkloads.Conversation> conversations = MeshWorkloads.conversations(options.chatRate, options.chatSeconds,
+                options.rounds, 300, 20, agentic ? 13 : 11);
+        progress(String.format(Locale.ROOT, "%s, %s: %d conversations x %d rounds", policy, workload, conversations.size(), options.rounds));
+        List<MeshLoad.Outcome> answered = Collections.synchronizedList(new ArrayList<>());
+        long start = System.nanoTime();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (MeshWorkloads.Conversation conversation : conversations) {
+                LockSupport.parkNanos(start + conversation.startNanos() - System.nanoTime());
+                threads.submit(() -> {
+                    String prompt = conversation.opening();
+                    java.util.SplittableRandom calls = new java.util.SplittableRandom(conversation.id());
+                    for (int round = 0; round < options.rounds; round++) {
+                        boolean last = round + 1 == options.rounds;
+                        String tool = agentic && !last ? AGENT_TOOLS.get(calls.nextInt(AGENT_TOOLS.size())) : null;
+                        MeshLoad.Outcome outcome = load.send(routerUrl, SIM_MODEL, policy + "/" + workload, CHAT_MAX_TOKENS,
+                                conversation.id(), prompt, agentic ? policy + "-session-" + conversation.id() : null, tool);
+                        answered.add(outcome);
+                        if (!outcome.ok() || last) {
+                            return;
+                        }
+                        if (tool != null) {
+                            try {
+                                Thread.sleep(200 + calls.nextInt(1800));
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                            prompt = prompt + outcome.text() + "\nTool " + tool + " returned: "
+                                    + MeshWorkloads.words(calls, 30) + conversation.questions().get(round);
+                        } else {
+                            prompt = prompt + outcome.text() + conversation.questions().get(round);
+                        }
+                    }
+                });
+            }
+            threads.shutdown();
+            if (!threads.awaitTermination(180, TimeUnit.SECONDS)) {
+                threads.shutdownNow();
+            }
+        }
+        int requests = conversations.size() * options.rounds;
+        record(workload, policy, options.chatRate * options.rounds, requests,
+                new MeshLoad.Step(List.copyOf(answered), requests - answered.size(), 0, start));
+    }
+
+    private void record(String workload, String policy, double offered, int planned, MeshLoad.Step step) {
+        List<MeshLoad.Outcome> ok = step.outcomes().stream().filter(MeshLoad.Outcome::ok).toList();
+        List<MeshLoad.Outcome> failed = step.outcomes().stream().filter(o -> !o.ok()).toList();
+        outcomes.computeIfAbsent(workload, w -> new LinkedHashMap<>()).computeIfAbsent(policy, p -> new ArrayList<>())
+                .addAll(step.outcomes().stream().sorted(Comparator.comparingLong(MeshLoad.Outcome::sentNanos)).toList());
+        long end = ok.stream().mapToLong(MeshLoad.Outcome::doneNanos).max().orElse(step.startNanos() + 1);
+        double seconds = (end - step.startNanos()) / 1e9;
+        long[] ttft = ok.stream().mapToLong(MeshLoad.Outcome::ttftNanos).sorted().toArray();
+        long[] e2e = ok.stream().mapToLong(MeshLoad.Outcome::e2eNanos).sorted().toArray();
+        long prompt = ok.stream().mapToLong(MeshLoad.Outcome::promptTokens).sum();
+        long cached = ok.stream().mapToLong(MeshLoad.Outcome::cachedTokens).sum();
+        long predicted = ok.stream().mapToLong(o -> Math.min(o.predictedCachedTokens(), o.promptTokens())).sum();
+        long output = ok.stream().mapToLong(MeshLoad.Outcome::completionTokens).sum();
+        rows.add(new Row(workload, policy, offered, planned - step.notSent(), ok.size(), failed.size() + step.unfinished(),
+                step.notSent(), ok.size() / seconds, output / seconds, pct(ttft, 0.5) / 1e6, pct(ttft, 0.9) / 1e6,
+                pct(ttft, 0.99) / 1e6, pct(e2e, 0.5) / 1e6, pct(e2e, 0.99) / 1e6,
+                prompt == 0 ? 0 : (double) cached / prompt, prompt == 0 ? 0 : (double) predicted / prompt, Double.NaN,
+                failed.isEmpty() ? "" : failed.getFirst().error()));
+        if (!failed.isEmpty()) {
+            System.out.println("  " + failed.size() + " failed, first: " + failed.getFirst().error());
+        }
+    }
+
+    /**
+     * The best any placement could reuse: a group's system prompt computed once (its first request in the ladder),
+     * every later request reusing the group's longest reusable prefix, taken as the most any request of that group
+     * had cached under any policy (block-aligned by the pods themselves). Fills each shared-prefix row's ratio.
+     */
+    private void oracle() {
+        for (Map.Entry<String, Map<String, List<MeshLoad.Outcome>>> workload : outcomes.entrySet()) {
+            if (!workload.getKey().startsWith("shared-prefix")) {
+                continue;
+            }
+            Map<Integer, Integer> reusable = new HashMap<>();
+            workload.getValue().values().forEach(list -> list.stream().filter(MeshLoad.Outcome::ok)
+                    .forEach(o -> reusable.merge(o.group(), o.cachedTokens(), Math::max)));
+            for (Map.Entry<String, List<MeshLoad.Outcome>> policy : workload.getValue().entrySet()) {
+                java.util.Set<Integer> seen = new java.util.HashSet<>();
+                long oracleCached = 0;
+                long cached = 0;
+                for (MeshLoad.Outcome outcome : policy.getValue()) {
+                    boolean first = seen.add(outcome.group());
+                    if (outcome.ok()) {
+                        oracleCached += first ? 0 : reusable.getOrDefault(outcome.group(), 0);
+                        cached += outcome.cachedTokens();
+                    }
+                }
+                double ratio = oracleCached == 0 ? Double.NaN : (double) cached / oracleCached;
+                for (int i = 0; i < rows.size(); i++) {
+                    Row row = rows.get(i);
+                    if (row.workload().equals(workload.getKey()) && row.policy().equals(policy.getKey())) {
+                        rows.set(i, new Row(row.workload(), row.policy(), row.offered(), row.sent(), row.completed(), row.errors(),
+                                row.notSent(), row.requestsPerSecond(), row.outputTokensPerSecond(), row.ttftP50(), row.ttftP90(),
+                                row.ttftP99(), row.e2eP50(), row.e2eP99(), row.hit(), row.predictedHit(), ratio, row.firstError()));
+                    }
+                }
+            }
+        }
+    }
+
+    private Optional<Row> best(String workload, String policy) {
+        return rows.stream().filter(r -> r.workload().equals(workload) && r.policy().equals(policy))
+                .max(Comparator.comparingDouble(Row::requestsPerSecond));
+    }
+
+    /** The issue's goals for each shared-prefix working set (those whose policies ran). */
+    private void goals() {
+        for (double fraction : options.fractions) {
+            String workload = sharedName(fraction);
+            Optional<Row> aware = best(workload, "prefix-aware");
+            if (aware.isEmpty()) {
+                continue;
+            }
+            best(workload, "round-robin").ifPresent(rr -> goals.add(new Goal(workload + ": prefix-aware req/s / round-robin",
+                    aware.get().requestsPerSecond() / rr.requestsPerSecond(), 2.6, String.format(Locale.ROOT,
+                    "best completed req/s over the ladder: %.1f vs %.1f", aware.get().requestsPerSecond(), rr.requestsPerSecond()))));
+            // TTFT at the highest offered rate at which both policies got every request (none dropped at the in-flight
+            // bound, none failed): the same offered load on both sides; every rate's ratio is listed too.
+            List<Row> awareRows = rows.stream().filter(r -> r.workload().equals(workload) && r.policy().equals("prefix-aware")).toList();
+            List<Row> rrRows = rows.stream().filter(r -> r.workload().equals(workload) && r.policy().equals("round-robin")).toList();
+            if (!rrRows.isEmpty()) {
+                StringBuilder all = new StringBuilder();
+                Row atRow = null;
+                Row rrAt = null;
+                for (Row at : awareRows) {
+                    Row rr = rrRows.stream().filter(r -> r.offered() == at.offered()).findFirst().orElse(null);
+                    if (rr == null) {
+                        continue;
+                    }
+                    all.append(String.format(Locale.ROOT, "%s%.0f req/s %.1fx", all.isEmpty() ? "" : ", ", at.offered(),
+                            rr.ttftP50() / at.ttftP50()));
+                    if (at.notSent() == 0 && rr.notSent() == 0 && at.errors() == 0 && rr.errors() == 0) {
+                        atRow = at;
+                        rrAt = rr;
+                    }
+                }
+                if (atRow != null) {
+                    goals.add(new Goal(workload + ": round-robin TTFT p50 / prefix-aware", rrAt.ttftP50() / atRow.ttftP50(), 10,
+                            String.format(Locale.ROOT, "at %.0f req/s (the highest with nothing dropped): %.0f ms vs %.1f ms; by rate: %s",
+                                    atRow.offered(), rrAt.ttftP50(), atRow.ttftP50(), all)));
+                }
+            }
+            rows.stream().filter(r -> r.workload().equals(workload) && r.policy().equals("prefix-aware")).findFirst()
+                    .ifPresent(r -> goals.add(new Goal(workload + ": prefix-aware hit / oracle hit", r.oracleRatio(), 0.95,
+                            "cached tokens over the whole ladder / the oracle's (each group computed once)")));
+            best(workload, "approximate-prefix").ifPresent(approx -> goals.add(new Goal(workload + ": prefix-aware req/s / approximate-prefix",
+                    aware.get().requestsPerSecond() / approx.requestsPerSecond(), 1.25, String.format(Locale.ROOT,
+                    "best completed req/s: %.1f vs %.1f", aware.get().requestsPerSecond(), approx.requestsPerSecond()))));
+        }
+    }
+
+    private void printTable() {
+        System.out.println();
+        String header = String.format(Locale.ROOT, "%-20s %-18s %7s %6s %6s %8s %8s %9s %9s %9s %9s %9s %6s %6s %7s %5s",
+                "workload", "policy", "offered", "done", "errors", "req/s", "tok/s", "TTFT p50", "TTFT p90", "TTFT p99",
+                "E2E p50", "E2E p99", "hit", "pred", "/oracle", "drop");
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        for (Row row : rows) {
+            System.out.printf(Locale.ROOT, "%-20s %-18s %7.1f %6d %6d %8s %8s %9s %9s %9s %9s %9s %6.2f %6.2f %7s %5d%n",
+                    row.workload(), row.policy(), row.offered(), row.completed(), row.errors(), format(row.requestsPerSecond()),
+                    format(row.outputTokensPerSecond()), format(row.ttftP50()), format(row.ttftP90()), format(row.ttftP99()),
+                    format(row.e2eP50()), format(row.e2eP99()), row.hit(), row.predictedHit(),
+                    Double.isNaN(row.oracleRatio()) ? "-" : String.format(Locale.ROOT, "%.2f", row.oracleRatio()), row.notSent());
+        }
+        System.out.println("(times in ms; hit = cached / prompt tokens from the pods' usage; pred = the router's predicted hit; "
+                + "/oracle = the policy's cached tokens over the whole ladder / the oracle's; drop = not sent, "
+                + MeshLoad.MAX_IN_FLIGHT + " already open)");
+        decisions.forEach((policy, reasons) -> System.out.println("router decisions, " + policy + ": " + reasons));
+        System.out.println();
+        for (Goal goal : goals) {
+            System.out.printf(Locale.ROOT, "%-62s %8.2f   goal >= %-5s %-8s %s%n", goal.name(), goal.measured(), format(goal.goal()),
+                    goal.met() ? "met" : "NOT MET", goal.how());
+        }
+    }
+
+    private void writeCsv() throws IOException {
+        List<String> lines = new ArrayList<>();
+        lines.add("workload,policy,offered_rps,sent,completed,errors,not_sent,rps,output_tps,ttft_p50_ms,ttft_p90_ms,ttft_p99_ms,"
+                + "e2e_p50_ms,e2e_p99_ms,hit,predicted_hit,oracle_ratio,first_error");
+        for (Row row : rows) {
+            lines.add(String.join(",", quote(row.workload()), row.policy(), num(row.offered()), Integer.toString(row.sent()),
+                    Integer.toString(row.completed()), Integer.toString(row.errors()), Integer.toString(row.notSent()),
+                    num(row.requestsPerSecond()), num(row.outputTokensPerSecond()), num(row.ttftP50()), num(row.ttftP90()),
+                    num(row.ttftP99()), num(row.e2eP50()), num(row.e2eP99()), num(row.hit()), num(row.predictedHit()),
+                    Double.isNaN(row.oracleRatio()) ? "" : num(row.oracleRatio()), quote(row.firstError())));
+        }
+        lines.add("");
+        lines.add("goal,measured,target,met,how");
+        for (Goal goal : goals) {
+            lines.add(String.join(",", quote(goal.name()), num(goal.measured()), num(goal.goal()), goal.met() ? "met" : "not met",
+                    quote(goal.how())));
+        }
+        Files.createDirectories(options.csv.toAbsolutePath().getParent());
+        Files.write(options.csv, lines);
+        System.out.println("wrote " + options.csv.toAbsolutePath());
+    }
+
+    private static String num(double value) {
+        return String.format(Locale.ROOT, "%.4f", value);
+    }
+}

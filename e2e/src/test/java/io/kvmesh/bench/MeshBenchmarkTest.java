@@ -1,0 +1,49 @@
+package io.kvmesh.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.kvmesh.e2e.E2eRuns;
+
+/**
+ * {@code ./kvmesh bench mesh --quick} on the real local mesh, two policies: every request answers, and prefix-aware
+ * routing reuses more of the shared prefixes than round-robin and nearly what the oracle could (2 pods, a working set
+ * of 75% of their KV: round-robin makes each pod hold 150% of its capacity, prefix-aware 75%).
+ */
+class MeshBenchmarkTest {
+
+    @TempDir
+    Path out;
+
+    @Test
+    void prefixAwareReusesWhatRoundRobinCannot() throws Exception {
+        System.setProperty("io.kvmesh.root", E2eRuns.root().toString());
+        MeshBenchmark.Result result = MeshBenchmark.run(new String[] {"--quick", "--policies", "prefix-aware,round-robin",
+            "--csv", out.resolve("mesh.csv").toString(), "--png", out.resolve("mesh.png").toString()});
+
+        assertThat(result.rows()).isNotEmpty().allSatisfy(row -> {
+            assertThat(row.errors()).as("%s %s @%s: %s", row.workload(), row.policy(), row.offered(), row.firstError()).isZero();
+            assertThat(row.completed()).isPositive();
+        });
+        MeshBenchmark.Row aware = row(result, "shared-prefix 75%", "prefix-aware", 12);
+        MeshBenchmark.Row roundRobin = row(result, "shared-prefix 75%", "round-robin", 12);
+        assertThat(aware.hit()).as("prefix-aware hit at 12 req/s").isGreaterThan(roundRobin.hit() + 0.1);
+        assertThat(aware.oracleRatio()).as("prefix-aware hit / oracle").isGreaterThanOrEqualTo(0.9);
+        // The router's prediction comes from the pods' own KV events: it should match what the pods reused.
+        assertThat(aware.predictedHit()).isCloseTo(aware.hit(), org.assertj.core.data.Offset.offset(0.1));
+        assertThat(result.goals()).extracting(MeshBenchmark.Goal::name).contains(
+                "shared-prefix 75%: prefix-aware req/s / round-robin", "shared-prefix 75%: prefix-aware hit / oracle hit");
+        assertThat(Files.readAllLines(out.resolve("mesh.csv")).getFirst()).startsWith("workload,policy,offered_rps");
+        assertThat(Files.size(out.resolve("mesh.png"))).isPositive();
+    }
+
+    private static MeshBenchmark.Row row(MeshBenchmark.Result result, String workload, String policy, double offered) {
+        return result.rows().stream().filter(r -> r.workload().equals(workload) && r.policy().equals(policy) && r.offered() == offered)
+                .findFirst().orElseThrow();
+    }
+}
