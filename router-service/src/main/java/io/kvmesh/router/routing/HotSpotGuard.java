@@ -13,7 +13,8 @@ import java.util.List;
  *     ({@link DecisionReason#SHORT_MATCH}): a few shared blocks (a system prompt) are not worth queueing for;</li>
  * <li>otherwise the wrapped policy decides (its reason, {@link DecisionReason#PREFIX}).</li>
  * </ol>
- * Load is the pod's queue (running + waiting) from its last heartbeat; least load breaks ties by KV usage, then pod id.
+ * Load is the pod's queue ({@link Candidate#queue}: running + waiting from its last heartbeat, or this router's open
+ * requests there if more); least load breaks ties by KV usage, then pod id.
  */
 public final class HotSpotGuard implements RoutingPolicy {
 
