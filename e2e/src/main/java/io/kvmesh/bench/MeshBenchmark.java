@@ -11,6 +11,10 @@ import static io.kvmesh.bench.BenchFormat.progress;
 import static io.kvmesh.bench.BenchFormat.quote;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,15 +25,20 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.kvmesh.e2e.local.LocalMesh;
 import io.kvmesh.e2e.local.ServiceProcess;
@@ -256,10 +265,10 @@ public final class MeshBenchmark {
 
     /** The router's decisions by reason over its whole run, e.g. "prefix 81%, load-imbalance 12%, no-match 7%". */
     private static String decisionReasons(String routerUrl) {
-        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
-            String text = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(routerUrl + "/metrics")).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-            java.util.regex.Matcher m = java.util.regex.Pattern
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            String text = http.send(HttpRequest.newBuilder(URI.create(routerUrl + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            Matcher m = Pattern
                     .compile("kvmesh_router_decisions_total\\{[^}]*reason=\"([^\"]+)\"[^}]*} ([0-9.eE+]+)").matcher(text);
             Map<String, Double> counts = new LinkedHashMap<>();
             while (m.find()) {
@@ -296,7 +305,7 @@ public final class MeshBenchmark {
                 LockSupport.parkNanos(start + conversation.startNanos() - System.nanoTime());
                 threads.submit(() -> {
                     String prompt = conversation.opening();
-                    java.util.SplittableRandom calls = new java.util.SplittableRandom(conversation.id());
+                    SplittableRandom calls = new SplittableRandom(conversation.id());
                     for (int round = 0; round < options.rounds; round++) {
                         boolean last = round + 1 == options.rounds;
                         String tool = agentic && !last ? AGENT_TOOLS.get(calls.nextInt(AGENT_TOOLS.size())) : null;
@@ -367,7 +376,7 @@ public final class MeshBenchmark {
             workload.getValue().values().forEach(list -> list.stream().filter(MeshLoad.Outcome::ok)
                     .forEach(o -> reusable.merge(o.group(), o.cachedTokens(), Math::max)));
             for (Map.Entry<String, List<MeshLoad.Outcome>> policy : workload.getValue().entrySet()) {
-                java.util.Set<Integer> seen = new java.util.HashSet<>();
+                Set<Integer> seen = new HashSet<>();
                 long oracleCached = 0;
                 long cached = 0;
                 for (MeshLoad.Outcome outcome : policy.getValue()) {

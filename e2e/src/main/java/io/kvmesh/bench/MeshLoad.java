@@ -12,9 +12,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -67,7 +70,7 @@ final class MeshLoad implements AutoCloseable {
         List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
         int notSent = 0;
         long start = System.nanoTime();
-        List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+        List<Future<?>> futures = new ArrayList<>();
         for (Planned planned : plan) {
             LockSupport.parkNanos(start + planned.atNanos() - System.nanoTime());
             if (inFlight.get() >= MAX_IN_FLIGHT) {
@@ -84,10 +87,10 @@ final class MeshLoad implements AutoCloseable {
             }));
         }
         long deadline = System.nanoTime() + drain.toNanos();
-        for (java.util.concurrent.Future<?> future : futures) {
+        for (Future<?> future : futures) {
             try {
                 future.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            } catch (ExecutionException | TimeoutException e) {
                 future.cancel(true);
             }
         }

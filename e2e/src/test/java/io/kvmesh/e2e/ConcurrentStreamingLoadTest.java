@@ -84,10 +84,7 @@ class ConcurrentStreamingLoadTest {
     private static final double MIB = 1 << 20;
     private static final int HTTP_CLIENTS = 4;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> PREFIXES = List.of(
-            "You are the kvmesh load test assistant. Answer briefly; name the pod that served you. ".repeat(3),
-            "System: summarise the following incident report for an on-call engineer, in plain words. ".repeat(3),
-            "Context: a catalogue of hiking trails with their lengths, climbs and the best season to walk. ".repeat(3));
+    private static final List<String> PREFIXES = MeshProbe.LOAD_PREFIXES;
 
     private static LocalMesh mesh;
     private static HttpClient control;

@@ -60,6 +60,12 @@ final class MeshProbe implements AutoCloseable {
     private static final BlockHasher SIM_HASHER = new BlockHasher("kvmesh-sim", "", 16);
     private static final ByteTokenizer SIM_TOKENIZER = new ByteTokenizer();
 
+    /** Three ~270-token system prompts the load and pod-kill tests draw their shared prefixes from. */
+    static final List<String> LOAD_PREFIXES = List.of(
+            "You are the kvmesh load test assistant. Answer briefly; name the pod that served you. ".repeat(3),
+            "System: summarise the following incident report for an on-call engineer, in plain words. ".repeat(3),
+            "Context: a catalogue of hiking trails with their lengths, climbs and the best season to walk. ".repeat(3));
+
     private final LocalMesh mesh;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();

@@ -51,10 +51,7 @@ class PodKillUnderLoadTest {
     private static final Duration SETTLED_AFTER_KILL = Duration.ofSeconds(5);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(15);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> PREFIXES = List.of(
-            "You are the kvmesh load test assistant. Answer briefly; name the pod that served you. ".repeat(3),
-            "System: summarise the following incident report for an on-call engineer, in plain words. ".repeat(3),
-            "Context: a catalogue of hiking trails with their lengths, climbs and the best season to walk. ".repeat(3));
+    private static final List<String> PREFIXES = MeshProbe.LOAD_PREFIXES;
 
     private static LocalMesh mesh;
     private static HttpClient http;
