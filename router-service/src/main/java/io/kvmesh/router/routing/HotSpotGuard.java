@@ -5,9 +5,11 @@ import java.util.List;
 /**
  * Lets load win over the cache when following the cache would build a hot spot, after SGLang's cache-aware router:
  * <ol>
- * <li>load imbalance: when the most and least loaded candidates differ by more than {@code balanceAbsThreshold}
- *     requests <em>and</em> the most loaded has more than {@code balanceRelThreshold} × the least, rank by least load
- *     ({@link DecisionReason#LOAD_IMBALANCE}): a popular prefix must not pile every request onto its one holder;</li>
+ * <li>load imbalance: when the pod the wrapped policy would pick has more than {@code balanceAbsThreshold} requests
+ *     more than the least loaded candidate <em>and</em> more than {@code balanceRelThreshold} × its load, rank by
+ *     least load ({@link DecisionReason#LOAD_IMBALANCE}): a popular prefix must not pile every request onto its one
+ *     holder. SGLang compares the most loaded pod instead, so one hot pod sends every request to the least loaded,
+ *     even those whose own prefix holder is not busy, and each of those computes its prefix again there;</li>
  * <li>no match: no candidate holds the first block, rank by least load ({@link DecisionReason#NO_MATCH});</li>
  * <li>short match: the best match covers less than {@code cacheThreshold} of the prompt's blocks, rank by least load
  *     ({@link DecisionReason#SHORT_MATCH}): a few shared blocks (a system prompt) are not worth queueing for;</li>
@@ -42,19 +44,18 @@ public final class HotSpotGuard implements RoutingPolicy {
 
     @Override
     public Ranking rank(List<Candidate> candidates, int requestBlocks) {
-        DecisionReason reason = loadWins(candidates, requestBlocks);
-        return reason == null ? cacheAware.rank(candidates, requestBlocks)
-                : new Ranking(LeastLoadPolicy.byLoad(candidates), reason);
+        if (candidates.isEmpty()) {
+            return cacheAware.rank(candidates, requestBlocks);
+        }
+        Ranking cached = cacheAware.rank(candidates, requestBlocks);
+        DecisionReason reason = loadWins(candidates, cached.ranked().getFirst(), requestBlocks);
+        return reason == null ? cached : new Ranking(LeastLoadPolicy.byLoad(candidates), reason);
     }
 
-    /** The reason load wins for these candidates, or null when the cache may decide. */
-    DecisionReason loadWins(List<Candidate> candidates, int requestBlocks) {
-        if (candidates.isEmpty()) {
-            return null;
-        }
-        int max = candidates.stream().mapToInt(Candidate::queue).max().orElseThrow();
+    /** The reason load wins over {@code choice} (the wrapped policy's pick), or null when the cache may decide. */
+    private DecisionReason loadWins(List<Candidate> candidates, Candidate choice, int requestBlocks) {
         int min = candidates.stream().mapToInt(Candidate::queue).min().orElseThrow();
-        if (max - min > thresholds.balanceAbsThreshold() && max > thresholds.balanceRelThreshold() * min) {
+        if (choice.queue() - min > thresholds.balanceAbsThreshold() && choice.queue() > thresholds.balanceRelThreshold() * min) {
             return DecisionReason.LOAD_IMBALANCE;
         }
         int best = candidates.stream().mapToInt(c -> c.match().matchedBlocks()).max().orElseThrow();

@@ -90,6 +90,21 @@ class HotSpotGuardTest {
     }
 
     @Test
+    void aHotPodElsewhereDoesNotDivertARequestWhosePrefixHolderIsNotBusy() {
+        // hot holds another group and has 20 queued; warm holds this request's prefix with 2 queued; idle has none.
+        Candidate hot = pod("hot", 0, 0, 20, 80);
+        Candidate warm = pod("warm", 16, 0, 2, 40);
+        Candidate idle = pod("idle", 0, 0, 0, 10);
+        Ranking ranking = guard.rank(List.of(hot, warm, idle), 16);
+        assertThat(ranking.reason()).as("SGLang's rule (most vs least loaded) would say load-imbalance").isEqualTo(DecisionReason.PREFIX);
+        assertThat(ids(ranking).getFirst()).isEqualTo("warm");
+        // The request whose prefix is on the hot pod is diverted.
+        Ranking diverted = guard.rank(List.of(pod("hot", 16, 0, 20, 80), pod("warm", 0, 0, 2, 40), idle), 16);
+        assertThat(diverted.reason()).isEqualTo(DecisionReason.LOAD_IMBALANCE);
+        assertThat(ids(diverted)).containsExactly("idle", "warm", "hot");
+    }
+
+    @Test
     void imbalanceNeedsMoreThanTheRelativeRatioToo() {
         Candidate busy = pod("busy", 0, 0, 20, 0);
         // 30 − 20 > 8 but 30 is not more than 1.5 × 20: balanced enough, the cache decides.
