@@ -45,6 +45,8 @@ public class MetricsRoute {
                 s -> s.hostTotalBlocks() == 0 ? 0 : (double) s.hostUsedBlocks() / s.hostTotalBlocks());
         counter("kvmesh_host_prefix_cache_hits", "Prompt tokens copied back from the host tier instead of recomputed.",
                 s -> s.hostHitTokens());
+        counter("kvmesh_prefix_holds", "Requests held back until blocks another request was computing were written, then reused.",
+                s -> s.prefixHolds());
         pauseGauge("kvmesh_lamps_paused_sessions", "Sessions paused on a tool call, waiting for their next turn.", PauseStats::paused);
         CounterWithCallback.builder().name("kvmesh_lamps_pause_decisions")
                 .help("Pause decisions by choice (keep, swap, discard) under the pod's LAMPS policy.")

@@ -39,6 +39,7 @@ import io.kvmesh.runtime.lamps.CostProfile;
 import io.kvmesh.runtime.lamps.ForwardCostModel;
 import io.kvmesh.runtime.lamps.PauseDecisions;
 import io.kvmesh.runtime.lamps.PausePolicy;
+import io.kvmesh.runtime.lamps.SessionLengthPredictor;
 import io.kvmesh.runtime.kv.BlockPool;
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventRecorder;
@@ -117,9 +118,10 @@ public class RuntimePod {
         RuntimeSettings.Lamps lamps = settings.lamps();
         WaitingQueue waiting = decisions.policy().ordersByMemoryTime()
                 ? WaitingQueue.memoryTimeOrder(sequence -> decisions.area(sequence.tokenCount(), sequence.remainingTokens(),
-                        sequence.toolCall()), lamps.starvation().toNanos())
+                        sequence.toolCall(), sequence.sessionTurn()), lamps.starvation().toNanos())
                 : WaitingQueue.arrivalOrder();
-        engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning(), waiting),
+        engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning(), waiting)
+                        .holdingForInFlightPrefix(settings.scheduler().prefixHoldBlocks()),
                 backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart();
         engine.start();
 
@@ -146,7 +148,8 @@ public class RuntimePod {
         lamps.toolApiDurations().forEach((tool, duration) -> durations.put(tool, duration.toNanos() / 1e9));
         return new PauseDecisions(PausePolicy.parse(lamps.policy()), kvBytesPerToken,
                 new CostProfile(512, 32, new ForwardCostModel(0, 2e-4, 1e-2), 4e-5),
-                new CallDurationPredictor(lamps.history(), lamps.defaultApiDuration().toNanos() / 1e9, durations));
+                new CallDurationPredictor(lamps.history(), lamps.defaultApiDuration().toNanos() / 1e9, durations),
+                new SessionLengthPredictor(lamps.history()));
     }
 
     /** The configured backend, loading the model file for {@code cpu}. */

@@ -76,6 +76,13 @@ public interface RuntimeSettings {
         /** Sequences running at once at most. */
         @WithDefault("64")
         int maxRunning();
+
+        /**
+         * A waiting request whose prompt continues into at least this many blocks a running request is still
+         * computing waits until they are written and reuses them; 0 turns holding off.
+         */
+        @WithDefault("2")
+        int prefixHoldBlocks();
     }
 
     interface Lamps {

@@ -1,6 +1,7 @@
 package io.kvmesh.runtime.engine;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -265,6 +266,8 @@ public final class Engine implements AutoCloseable {
             double seconds = (System.nanoTime() - pause.pausedAtNanos()) / 1e9;
             decisions.resumed(pause.tool(), seconds);
             predictionError += Math.abs(seconds - pause.predictedSeconds());
+            decisions.sessions().resumed(sequence.promptLength() - pause.contextTokens());
+            sequence.sessionTools = pause.sessionTools();
             resumed++;
             sequence.resumes = pause;
             resuming.add(sequence);
@@ -306,15 +309,19 @@ public final class Engine implements AutoCloseable {
             hostFullFallbacks++;
         }
         choices[choice.ordinal()]++;
+        List<String> tools = new ArrayList<>(sequence.sessionTools);
+        tools.add(tool);
         PausedSession previous = paused.put(session, new PausedSession(session, tool, choice, System.nanoTime(),
-                decision.predictedSeconds(), context, pinned, hostPinned));
+                decision.predictedSeconds(), context, pinned, hostPinned, List.copyOf(tools)));
         if (previous != null) {
             release(previous);
         }
         // Sessions come from requests: a flood of them expires the oldest early rather than growing without bound.
         while (paused.size() > MAX_PAUSED) {
             Iterator<PausedSession> oldest = paused.values().iterator();
-            release(oldest.next());
+            PausedSession dropped = oldest.next();
+            release(dropped);
+            decisions.sessions().sessionAbandoned(dropped.sessionTools());
             oldest.remove();
             expired++;
         }
@@ -400,7 +407,7 @@ public final class Engine implements AutoCloseable {
     private PausedSession withoutDevicePins(PausedSession pause) {
         kv.unpin(pause.deviceBlocks());
         return new PausedSession(pause.session(), pause.tool(), pause.choice(), pause.pausedAtNanos(),
-                pause.predictedSeconds(), pause.contextTokens(), null, pause.hostBlocks());
+                pause.predictedSeconds(), pause.contextTokens(), null, pause.hostBlocks(), pause.sessionTools());
     }
 
     /** Drops pauses older than the timeout: their sessions never came back. */
@@ -412,6 +419,7 @@ public final class Engine implements AutoCloseable {
             }
             it.remove();
             release(pause);
+            decisions.sessions().sessionAbandoned(pause.sessionTools());
             expired++;
             LOG.debugf("pause %s on %s expired; its KV was released", pause.session(), pause.tool());
         }
@@ -480,11 +488,17 @@ public final class Engine implements AutoCloseable {
 
     private void complete(SequenceState sequence, FinishReason reason) {
         String tool = reason == FinishReason.ABORT ? null : calledTool(sequence);
+        boolean inSession = sequence.request.session() != null && reason != FinishReason.ABORT;
+        if (inSession) {
+            decisions.sessions().turnFinished(sequence.generated);
+        }
         if (tool != null) {
-            if (sequence.request.session() != null && sequence.kv != null) {
+            if (inSession && sequence.kv != null) {
                 pause(sequence, tool);
             }
             reason = FinishReason.TOOL_CALLS;
+        } else if (inSession && !sequence.sessionTools.isEmpty()) {
+            decisions.sessions().sessionEnded(sequence.sessionTools);
         }
         if (sequence.resumes != null) {
             // Cancelled before it was admitted: its pause's pins go now.
@@ -514,6 +528,6 @@ public final class Engine implements AutoCloseable {
                 kv.pool().usedBlocks(), kv.pool().totalBlocks(), kv.queryTokens(), kv.hitTokens(), promptTokens,
                 generatedTokens, finished, scheduler.preemptions(), paused.size(),
                 kv.host() == null ? 0 : kv.host().usedBlocks(), kv.host() == null ? 0 : kv.host().totalBlocks(),
-                kv.hostHitTokens());
+                kv.hostHitTokens(), scheduler.prefixHolds());
     }
 }

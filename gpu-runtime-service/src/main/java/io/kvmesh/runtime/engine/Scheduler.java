@@ -13,8 +13,10 @@ import io.kvmesh.runtime.kv.SequenceBlocks;
  * (decodes need one token, prefills continue in chunks); then preempted sequences, then sessions' turns resuming
  * after a tool call, then waiting ones in the
  * {@link WaitingQueue}'s order (arrival, or LAMPS' memory × time) while blocks, budget and the running limit allow,
- * their prompts chunked into what budget is left. When a sequence cannot grow, the newest running sequence is
- * preempted (its blocks released, recomputed later from the prefix cache).
+ * their prompts chunked into what budget is left. A waiting request whose prompt continues into blocks a running
+ * sequence is still computing is held back until they are written, then admitted first, reusing them: two requests
+ * with the same new prefix arriving together compute it once. When a sequence cannot grow, the newest running
+ * sequence is preempted (its blocks released, recomputed later from the prefix cache).
  * Never touches physical blocks itself: that is {@link KvCacheManager}'s job. Not thread-safe: the engine thread's.
  */
 public final class Scheduler {
@@ -26,8 +28,17 @@ public final class Scheduler {
     /** Sessions' next turns after a tool call: running requests that were intercepted, not new arrivals. */
     private final Deque<SequenceState> resumed = new ArrayDeque<>();
     private final WaitingQueue waiting;
+    /** Waiting requests held back while running sequences compute blocks their prompts continue into. */
+    private final List<SequenceState> heldForPrefix = new ArrayList<>();
     private final List<SequenceState> running = new ArrayList<>();
+    private int holdMinBlocks = DEFAULT_HOLD_MIN_BLOCKS;
     private long preemptions;
+    private long prefixHolds;
+
+    /** SGLang defers a request sharing at least 32 tokens with one scheduled ahead of it; with 16-token blocks, 2. */
+    public static final int DEFAULT_HOLD_MIN_BLOCKS = 2;
+    /** A held request is admitted anyway after this long, whatever is still in flight. */
+    private static final long MAX_HOLD_NANOS = 5_000_000_000L;
 
     /** Admits waiting sequences in arrival order. */
     public Scheduler(KvCacheManager kv, int tokenBudget, int maxRunning) {
@@ -46,6 +57,18 @@ public final class Scheduler {
 
     public void add(SequenceState sequence) {
         waiting.add(sequence, System.nanoTime());
+    }
+
+    /**
+     * Holds a waiting request back while at least {@code minBlocks} blocks its prompt continues into are being
+     * computed by a running sequence ({@link KvCacheManager#blocksInFlight}); 0 never holds.
+     */
+    public Scheduler holdingForInFlightPrefix(int minBlocks) {
+        if (minBlocks < 0) {
+            throw new IllegalArgumentException("minBlocks must not be negative");
+        }
+        this.holdMinBlocks = minBlocks;
+        return this;
     }
 
     /**
@@ -72,7 +95,12 @@ public final class Scheduler {
     }
 
     public int waitingCount() {
-        return preempted.size() + resumed.size() + waiting.size();
+        return preempted.size() + resumed.size() + heldForPrefix.size() + waiting.size();
+    }
+
+    /** Requests held back since start because another sequence was computing their prefix. */
+    public long prefixHolds() {
+        return prefixHolds;
     }
 
     public long preemptions() {
@@ -80,7 +108,7 @@ public final class Scheduler {
     }
 
     public boolean isIdle() {
-        return running.isEmpty() && preempted.isEmpty() && resumed.isEmpty() && waiting.size() == 0;
+        return running.isEmpty() && preempted.isEmpty() && resumed.isEmpty() && heldForPrefix.isEmpty() && waiting.size() == 0;
     }
 
     /** The next iteration's work; empty when nothing can run. */
@@ -96,18 +124,29 @@ public final class Scheduler {
         long now = System.nanoTime();
         while (budget > 0 && running.size() < maxRunning) {
             Deque<SequenceState> first = !preempted.isEmpty() ? preempted : !resumed.isEmpty() ? resumed : null;
-            SequenceState next = first != null ? first.peekFirst() : waiting.peek(now);
+            SequenceState held = first == null ? releasedHold(now) : null;
+            SequenceState next = first != null ? first.peekFirst() : held != null ? held : waiting.peek(now);
             if (next == null) {
                 break;
+            }
+            if (first == null && held == null && holdMinBlocks > 0
+                    && kv.blocksInFlight(next.request.promptTokens(), next.request.cacheSalt()) >= holdMinBlocks) {
+                waiting.poll(now);
+                next.heldSinceNanos = now;
+                heldForPrefix.add(next);
+                prefixHolds++;
+                continue;
             }
             SequenceBlocks blocks = kv.admit(next.id(), next.tokens.toIntArray(), next.request.cacheSalt());
             if (blocks == null) {
                 break;
             }
-            if (first == null) {
-                waiting.poll(now);
-            } else {
+            if (first != null) {
                 first.pollFirst();
+            } else if (held != null) {
+                heldForPrefix.remove(held);
+            } else {
+                waiting.poll(now);
             }
             next.kv = blocks;
             if (next.cachedPromptTokens < 0) {
@@ -117,6 +156,17 @@ public final class Scheduler {
             budget -= plan(next, budget, chunks);
         }
         return chunks;
+    }
+
+    /** The longest-held request whose prefix is written now (or that was held too long); null when none is. */
+    private SequenceState releasedHold(long now) {
+        for (SequenceState sequence : heldForPrefix) {
+            if (now - sequence.heldSinceNanos >= MAX_HOLD_NANOS
+                    || kv.blocksInFlight(sequence.request.promptTokens(), sequence.request.cacheSalt()) < holdMinBlocks) {
+                return sequence;
+            }
+        }
+        return null;
     }
 
     private static int plan(SequenceState sequence, int budget, List<ScheduledChunk> chunks) {
@@ -149,7 +199,7 @@ public final class Scheduler {
         if (running.remove(sequence)) {
             kv.release(sequence.kv);
             sequence.kv = null;
-        } else if (!preempted.remove(sequence) && !resumed.remove(sequence)) {
+        } else if (!preempted.remove(sequence) && !resumed.remove(sequence) && !heldForPrefix.remove(sequence)) {
             waiting.removeIf(queued -> queued == sequence);
         }
     }
@@ -165,6 +215,7 @@ public final class Scheduler {
         }
         preempted.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         resumed.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
+        heldForPrefix.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         waiting.removeIf(sequence -> sequence.cancelled && cancelled.add(sequence));
         return cancelled;
     }

@@ -1,5 +1,6 @@
 package io.kvmesh.runtime.engine;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
@@ -20,6 +21,10 @@ public final class SequenceState {
     int cachedPromptTokens = -1;
     boolean started;
     volatile boolean cancelled;
+    /** The tools the session's earlier turns called, in order (empty for a session's first turn or no session). */
+    List<String> sessionTools = List.of();
+    /** When the scheduler began holding it back for blocks another sequence is computing. */
+    long heldSinceNanos;
     /** The pause this sequence resumes, whose blocks stay pinned until the sequence is admitted. */
     PausedSession resumes;
     private final RandomGenerator random;
@@ -51,6 +56,11 @@ public final class SequenceState {
     }
 
     /** The tool its turn ends in, or null. */
+    /** The session turn this request is: 0 for a session's first (or no session), 1 after one tool call, … */
+    public int sessionTurn() {
+        return sessionTools.size();
+    }
+
     public String toolCall() {
         return request.toolCall();
     }

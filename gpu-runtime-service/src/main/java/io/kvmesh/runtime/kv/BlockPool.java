@@ -9,13 +9,18 @@ import io.kvmesh.prefix.events.Medium;
 
 /**
  * The physical KV blocks of one memory tier: a fixed pool allocated once, reference counts, and the prefix cache
- * (block hash → block) with LRU eviction of unreferenced blocks.
+ * (block hash → block) with segmented-LRU eviction of unreferenced blocks.
  *
- * <p>Like vLLM's v1 block pool: every block with no reference sits in one free queue, cached or not, ordered from
- * least to most recently freed. Allocation takes blocks from the head, and a cached block taken from there is evicted
- * (a {@link KvEventSink#removed} event). A cache hit on a free block takes it out of the queue. Callers free a
- * sequence's blocks tail first ({@link #free(int[])} does the reversal), so when blocks of one chain are equally old
- * the chain's tail is evicted before its head, which other requests are likelier to share.
+ * <p>Like vLLM's v1 block pool, blocks with no reference sit in free queues, cached or not, ordered from least to most
+ * recently freed; allocation takes blocks from a head, and a cached block taken from there is evicted (a
+ * {@link KvEventSink#removed} event); a cache hit on a free block takes it out of its queue. Unlike vLLM's single
+ * queue there are two (segmented LRU, as in SGLang's choice of LRU or LFU eviction): blocks that were reused since
+ * they were cached — a shared system prompt, a paused session's kept context — join the <em>reused</em> queue,
+ * everything else (a question asked once, an answer) the <em>once</em> queue, and allocation empties the once queue
+ * before it evicts a reused block. With one LRU queue, a burst of single-use blocks pushes a prefix that many requests
+ * share out of the cache as soon as it is briefly unreferenced. Callers free a sequence's blocks tail first
+ * ({@link #free(int[])} does the reversal), so when blocks of one chain are equally old the chain's tail is evicted
+ * before its head, which other requests are likelier to share.
  *
  * <p>Before a cached block is reused, its token ids are compared with the request's: a hash is an index, not a proof.
  * Not thread-safe: owned by the engine's scheduling thread.
@@ -29,12 +34,18 @@ public final class BlockPool {
     private final long[] hash;
     private final boolean[] cached;
     private final int[] tokens;
-    // Intrusive doubly linked free queue over block ids: O(1) removal from the middle on a cache hit.
+    /** Whether a cached block was reused since it was cached: it then waits in the reused queue when free. */
+    private final boolean[] reused;
+    // Two intrusive doubly linked free queues over block ids (O(1) removal from the middle on a cache hit): index
+    // ONCE and REUSED of head/tail; queue[block] says which holds a free block.
+    private static final int ONCE = 0;
+    private static final int REUSED = 1;
     private final int[] prev;
     private final int[] next;
-    private final boolean[] queued;
-    private int head = NONE;
-    private int tail = NONE;
+    private final byte[] queue;
+    private final int[] head = {NONE, NONE};
+    private final int[] tail = {NONE, NONE};
+    private final int[] queued = {0, 0};
     private int freeCount;
     private final Long2IntOpenHashMap blockByHash;
     private final KvEventSink events;
@@ -61,9 +72,11 @@ public final class BlockPool {
         this.hash = new long[blocks];
         this.cached = new boolean[blocks];
         this.tokens = new int[Math.multiplyExact(blocks, blockSize)];
+        this.reused = new boolean[blocks];
         this.prev = new int[blocks];
         this.next = new int[blocks];
-        this.queued = new boolean[blocks];
+        this.queue = new byte[blocks];
+        Arrays.fill(queue, (byte) NONE);
         this.blockByHash = new Long2IntOpenHashMap(blocks);
         this.blockByHash.defaultReturnValue(NONE);
         for (int block = 0; block < blocks; block++) {
@@ -141,7 +154,7 @@ public final class BlockPool {
         }
         int[] blocks = new int[count];
         for (int i = 0; i < count; i++) {
-            int block = head;
+            int block = head[ONCE] != NONE ? head[ONCE] : head[REUSED];
             unlink(block);
             if (cached[block]) {
                 evict(block);
@@ -165,11 +178,20 @@ public final class BlockPool {
                 ? block : NONE;
     }
 
-    /** Adds a reference to a block found in the cache (taking it out of the free queue if it was free). */
+    /**
+     * Adds a reference to a block found in the cache (taking it out of its free queue if it was free); the block counts
+     * as reused from now on, until it is evicted.
+     */
     public void touch(int block) {
         if (refCount[block]++ == 0) {
             unlink(block);
         }
+        reused[block] = cached[block];
+    }
+
+    /** Free blocks waiting in the reused queue (evicted only once no other free block is left). */
+    public int freeReusedBlocks() {
+        return queued[REUSED];
     }
 
     /**
@@ -213,38 +235,43 @@ public final class BlockPool {
     private void evict(int block) {
         blockByHash.remove(hash[block]);
         cached[block] = false;
+        reused[block] = false;
         evictions++;
         events.removed(hash[block], medium);
     }
 
     private void append(int block) {
-        prev[block] = tail;
+        int q = cached[block] && reused[block] ? REUSED : ONCE;
+        prev[block] = tail[q];
         next[block] = NONE;
-        if (tail == NONE) {
-            head = block;
+        if (tail[q] == NONE) {
+            head[q] = block;
         } else {
-            next[tail] = block;
+            next[tail[q]] = block;
         }
-        tail = block;
-        queued[block] = true;
+        tail[q] = block;
+        queue[block] = (byte) q;
+        queued[q]++;
         freeCount++;
     }
 
     private void unlink(int block) {
-        if (!queued[block]) {
+        int q = queue[block];
+        if (q == NONE) {
             throw new IllegalStateException("block " + block + " is not free");
         }
         if (prev[block] == NONE) {
-            head = next[block];
+            head[q] = next[block];
         } else {
             next[prev[block]] = next[block];
         }
         if (next[block] == NONE) {
-            tail = prev[block];
+            tail[q] = prev[block];
         } else {
             prev[next[block]] = prev[block];
         }
-        queued[block] = false;
+        queue[block] = (byte) NONE;
+        queued[q]--;
         freeCount--;
     }
 }

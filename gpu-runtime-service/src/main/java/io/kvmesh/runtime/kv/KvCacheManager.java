@@ -1,8 +1,11 @@
 package io.kvmesh.runtime.kv;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
+import it.unimi.dsi.fastutil.ints.IntArrayList;
+import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 
 /**
  * Per-sequence questions on top of the {@link BlockPool}s: which prompt blocks are already cached (on the device, else
@@ -31,8 +34,14 @@ public final class KvCacheManager {
     private long queryTokens;
     private long hitTokens;
     private long hostHitTokens;
-    private final it.unimi.dsi.fastutil.ints.IntArrayList swapInFrom = new it.unimi.dsi.fastutil.ints.IntArrayList();
-    private final it.unimi.dsi.fastutil.ints.IntArrayList swapInTo = new it.unimi.dsi.fastutil.ints.IntArrayList();
+    private final IntArrayList swapInFrom = new IntArrayList();
+    private final IntArrayList swapInTo = new IntArrayList();
+    /**
+     * Chained hashes of full prompt blocks that admitted sequences are computing and have not written yet, with how
+     * many sequences compute each: a request whose prompt continues into them can wait until they are written and
+     * reuse them instead of computing them a second time ({@link #blocksInFlight}).
+     */
+    private final Long2IntOpenHashMap inFlight = new Long2IntOpenHashMap();
 
     /** A device pool without a host tier. */
     public KvCacheManager(BlockPool pool, BlockHasher hasher) {
@@ -129,7 +138,7 @@ public final class KvCacheManager {
             pool.touch(hits[i]);
             sequence.hashed(hashes[i]);
         }
-        sequence.addBlocks(java.util.Arrays.copyOf(hits, hitCount));
+        sequence.addBlocks(Arrays.copyOf(hits, hitCount));
         int[] allocated = pool.allocate(newBlocks);
         sequence.addBlocks(allocated);
         for (int i = 0; i < hostHitCount; i++) {
@@ -141,6 +150,11 @@ public final class KvCacheManager {
             swapInTo.add(allocated[i]);
         }
         int cached = (hitCount + hostHitCount) * blockSize;
+        sequence.inFlightFirstBlock = hitCount + hostHitCount;
+        sequence.inFlightHashes = Arrays.copyOfRange(hashes, hitCount + hostHitCount, reusableBlocks);
+        for (long hash : sequence.inFlightHashes) {
+            inFlight.addTo(hash, 1);
+        }
         sequence.setComputedTokens(cached);
         sequence.setCachedPromptTokens(cached);
         queryTokens += prompt.length;
@@ -286,10 +300,53 @@ public final class KvCacheManager {
             pool.cache(sequence.block(index), hash, parent, index == 0, tokens, index * blockSize);
             sequence.hashed(hash);
         }
+        settleInFlight(sequence, sequence.hashedBlocks());
+    }
+
+    /**
+     * How many full blocks of {@code prompt}, right after its longest prefix cached on either tier, admitted sequences
+     * are computing now. A request admitted this moment would compute those blocks a second time; admitted once they
+     * are written, it reuses them (SGLang defers a waiting request whose prefix another one in the same batch will
+     * compute; this does the same across iterations).
+     */
+    public int blocksInFlight(int[] prompt, String requestSalt) {
+        if (inFlight.isEmpty() || prompt.length == 0) {
+            return 0;
+        }
+        int blockSize = pool.blockSize();
+        int reusableBlocks = (prompt.length - 1) / blockSize;
+        long[] hashes = hasherFor(requestSalt).hashFullBlocks(prompt, reusableBlocks * blockSize);
+        int index = 0;
+        while (index < reusableBlocks && (pool.lookup(hashes[index], prompt, index * blockSize) >= 0
+                || host != null && host.lookup(hashes[index], prompt, index * blockSize) >= 0)) {
+            index++;
+        }
+        int count = 0;
+        while (index + count < reusableBlocks && inFlight.get(hashes[index + count]) > 0) {
+            count++;
+        }
+        return count;
+    }
+
+    /** Blocks of the prompt that admitted sequences are computing, over all of them (a gauge for tests and metrics). */
+    public int inFlightBlocks() {
+        return inFlight.size();
+    }
+
+    /** Unregisters the sequence's in-flight blocks below {@code hashedBlocks}: written now, or given up. */
+    private void settleInFlight(SequenceBlocks sequence, int hashedBlocks) {
+        long[] hashes = sequence.inFlightHashes;
+        while (sequence.inFlightSettled < hashes.length && sequence.inFlightFirstBlock + sequence.inFlightSettled < hashedBlocks) {
+            long hash = hashes[sequence.inFlightSettled++];
+            if (inFlight.addTo(hash, -1) <= 1) {
+                inFlight.remove(hash);
+            }
+        }
     }
 
     /** Releases a finished (or preempted) sequence's blocks; cached ones stay reusable until evicted. */
     public void release(SequenceBlocks sequence) {
+        settleInFlight(sequence, Integer.MAX_VALUE);
         pool.free(sequence.blocks());
         sequence.clearBlocks();
         sequence.resetChain(sequence.rootHash());

@@ -21,6 +21,14 @@ public final class SequenceBlocks {
     private long lastHash;
 
     private final long rootHash;
+    /**
+     * Hashes of the prompt's full blocks this sequence computes itself (none cached at admission), registered with
+     * {@link KvCacheManager} as in flight until written; {@code inFlightFirstBlock} is the first one's block index,
+     * {@code inFlightSettled} how many are written (or given up) so far.
+     */
+    long[] inFlightHashes = new long[0];
+    int inFlightFirstBlock;
+    int inFlightSettled;
 
     SequenceBlocks(String id, int[] prompt, long rootHash) {
         this.id = id;

@@ -13,8 +13,14 @@ public final class PauseDecisions {
     private final double kvBytesPerToken;
     private final CostProfile costs;
     private final CallDurationPredictor calls;
+    private final SessionLengthPredictor sessions;
 
     public PauseDecisions(PausePolicy policy, double kvBytesPerToken, CostProfile costs, CallDurationPredictor calls) {
+        this(policy, kvBytesPerToken, costs, calls, new SessionLengthPredictor(32));
+    }
+
+    public PauseDecisions(PausePolicy policy, double kvBytesPerToken, CostProfile costs, CallDurationPredictor calls,
+                          SessionLengthPredictor sessions) {
         if (!(kvBytesPerToken > 0)) {
             throw new IllegalArgumentException("kvBytesPerToken must be > 0");
         }
@@ -22,6 +28,11 @@ public final class PauseDecisions {
         this.kvBytesPerToken = kvBytesPerToken;
         this.costs = costs;
         this.calls = calls;
+        this.sessions = sessions;
+    }
+
+    public SessionLengthPredictor sessions() {
+        return sessions;
     }
 
     public PausePolicy policy() {
@@ -64,17 +75,29 @@ public final class PauseDecisions {
     }
 
     /**
-     * Predicted KV byte·seconds a waiting request will hold: its decode ({@link MemoryTimeQueue#area}, with this
-     * engine's one-token iteration time) plus, if its turn ends in a call of {@code tool}, the least waste that pause
-     * is predicted to cost; a request about to hold its blocks through a long call ranks behind short ones.
+     * Predicted KV byte·seconds a waiting request's session will still hold: this turn's decode
+     * ({@link MemoryTimeQueue#area}, with this engine's one-token iteration time); if the turn ends in a call of
+     * {@code tool}, the least waste that pause is predicted to cost (a request about to hold its blocks through a long
+     * call ranks behind short ones) and the turns predicted to follow ({@link SessionLengthPredictor}: as many as
+     * sessions calling that tool at this turn ({@code turn}, 0 for a session's first) had, each generating the mean
+     * turn's tokens over a context grown by the mean resume, priced at the middle turn's context).
      */
-    public double area(long contextTokens, long remainingOutputTokens, String tool) {
-        double decodeArea = MemoryTimeQueue.area(contextTokens, remainingOutputTokens, costs.forward().seconds(1), kvBytesPerToken);
+    public double area(long contextTokens, long remainingOutputTokens, String tool, int turn) {
+        double secondsPerToken = costs.forward().seconds(1);
+        double decodeArea = MemoryTimeQueue.area(contextTokens, remainingOutputTokens, secondsPerToken, kvBytesPerToken);
         if (tool == null) {
             return decodeArea;
         }
         WasteModel.Decision pause = wasteModel().decide(contextTokens + remainingOutputTokens, 0, calls.predictSeconds(tool), true);
-        return decodeArea + Math.min(pause.keep(), Math.min(pause.discard(), pause.swap()));
+        double area = decodeArea + Math.min(pause.keep(), Math.min(pause.discard(), pause.swap()));
+        double turns = sessions.followingTurns(tool, turn);
+        if (turns > 0) {
+            double generated = sessions.meanGeneratedTokens();
+            double added = sessions.meanAddedTokens();
+            double middleContext = contextTokens + remainingOutputTokens + added + (turns - 1) / 2 * (generated + added);
+            area += turns * MemoryTimeQueue.area(Math.round(middleContext), Math.round(generated), secondsPerToken, kvBytesPerToken);
+        }
+        return area;
     }
 
     /** A session paused on {@code tool} came back after {@code seconds}: history for the next prediction. */

@@ -116,6 +116,24 @@ class EngineTest {
     }
 
     @Test
+    void aRequestArrivingDuringAnotherOnesPrefillOfTheSamePrefixWaitsAndReusesIt() throws Exception {
+        // The first prefill takes two iterations (512 + 138 tokens, 1 ms each); the second arrives during the first and
+        // would compute the last 8 shared blocks again beside it in the second.
+        start(256, 512, Duration.ofMillis(1));
+        int[] shared = prompt(0, 640);
+        Collector first = new Collector();
+        engine.submit(new GenerationRequest("first", IntStream.concat(IntStream.of(shared), IntStream.range(8000, 8010)).toArray(), 4, first));
+        Thread.sleep(150);
+        Collector second = new Collector();
+        engine.submit(new GenerationRequest("second", IntStream.concat(IntStream.of(shared), IntStream.range(9000, 9010)).toArray(), 4, second));
+        assertThat(first.await()).containsExactly(650, 4, 0);
+        assertThat(second.await()).as("the second reuses all 40 shared blocks instead of computing them again")
+                .containsExactly(650, 4, 640);
+        assertThat(engine.stats().prefixHolds()).isEqualTo(1);
+        assertThat(engine.stats().prefixHitTokens()).isEqualTo(640);
+    }
+
+    @Test
     void outputIsDeterministic() throws Exception {
         start(64, 512, Duration.ZERO);
         Collector a = new Collector();

@@ -94,6 +94,37 @@ class BlockPoolTest {
     }
 
     @Test
+    void blocksUsedOnceAreEvictedBeforeReusedOnesHoweverRecentlyFreed() {
+        BlockPool pool = new BlockPool(5, B, sink);
+        // A shared 2-block prefix, reused by a second request, then freed first (least recently).
+        int[] prefix = pool.allocate(2);
+        pool.cache(prefix[0], 10, 0, true, tokens(0), 0);
+        pool.cache(prefix[1], 11, 10, false, tokens(4), 0);
+        pool.touch(prefix[0]);
+        pool.touch(prefix[1]);
+        pool.free(prefix);
+        pool.free(prefix);
+        assertThat(pool.freeReusedBlocks()).isEqualTo(2);
+        // A question asked once, freed later (more recently).
+        int[] question = pool.allocate(2);
+        pool.cache(question[0], 30, 0, true, tokens(40), 0);
+        pool.cache(question[1], 31, 30, false, tokens(44), 0);
+        pool.free(question);
+        events.clear();
+        pool.allocate(3);
+        assertThat(events).as("plain LRU would have evicted the older prefix first")
+                .containsExactly("removed 31", "removed 30");
+        assertThat(pool.lookup(10, tokens(0), 0)).isNotNegative();
+        pool.allocate(1);
+        assertThat(events).as("with no once-used block left, the reused queue's least recent goes: the chain's tail")
+                .containsExactly("removed 31", "removed 30", "removed 11");
+        assertThat(pool.freeReusedBlocks()).isEqualTo(1);
+        pool.allocate(1);
+        assertThat(pool.freeBlocks()).isZero();
+        assertThat(pool.freeReusedBlocks()).isZero();
+    }
+
+    @Test
     void aHashAlreadyCachedInAnotherBlockIsNotCachedTwice() {
         BlockPool pool = new BlockPool(2, B, sink);
         int[] blocks = pool.allocate(2);

@@ -75,6 +75,29 @@ class KvCacheManagerTest {
     }
 
     @Test
+    void blocksBeingComputedAreInFlightUntilWrittenOrReleased() {
+        KvCacheManager kv = manager(64);
+        int[] shared = range(0, 10 * B);
+        SequenceBlocks first = kv.admit("first", concat(shared, range(5000, 3)));
+        assertThat(kv.blocksInFlight(concat(shared, range(7000, 3)), "")).as("nothing written yet").isEqualTo(10);
+        assertThat(kv.blocksInFlight(concat(shared, range(7000, 3)), "tenant-b")).as("another salt shares nothing").isZero();
+        assertThat(kv.blocksInFlight(range(900, 200), "")).isZero();
+
+        kv.markComputed(first, 4 * B + 3);
+        assertThat(kv.blocksInFlight(concat(shared, range(7000, 3)), "")).as("4 cached, 6 still computing").isEqualTo(6);
+
+        kv.markComputed(first, first.tokenCount());
+        assertThat(kv.blocksInFlight(concat(shared, range(7000, 3)), "")).isZero();
+        assertThat(kv.inFlightBlocks()).isZero();
+
+        SequenceBlocks preempted = kv.admit("preempted", range(3000, 8 * B + 1));
+        assertThat(kv.blocksInFlight(range(3000, 8 * B + 1), "")).isEqualTo(8);
+        kv.release(preempted);
+        assertThat(kv.blocksInFlight(range(3000, 8 * B + 1), "")).as("given up with the blocks").isZero();
+        assertThat(kv.inFlightBlocks()).isZero();
+    }
+
+    @Test
     void theLastPromptTokenIsAlwaysComputed() {
         KvCacheManager kv = manager(16);
         int[] prompt = range(0, 64);

@@ -160,13 +160,47 @@ class LampsModelTest {
         CostProfile costs = new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5);
         PauseDecisions lamps = new PauseDecisions(PausePolicy.LAMPS, 1000, costs,
                 new CallDurationPredictor(4, 1, Map.of("calculator", 0.005, "human", 30.0)));
-        double plain = lamps.area(500, 50, null);
-        double quick = lamps.area(500, 50, "calculator");
-        double slow = lamps.area(500, 50, "human");
+        double plain = lamps.area(500, 50, null, 0);
+        double quick = lamps.area(500, 50, "calculator", 0);
+        double slow = lamps.area(500, 50, "human", 0);
         assertThat(plain).isPositive();
         assertThat(quick).isGreaterThan(plain);
         assertThat(slow).isGreaterThan(quick);
-        assertThat(lamps.area(100, 50, null)).isLessThan(plain);
+        assertThat(lamps.area(100, 50, null, 0)).isLessThan(plain);
+    }
+
+    /** LAMPS ranks a session's first turn by the whole session: the turns predicted to follow count. */
+    @Test
+    void sessionsThatWentOnLongerAfterAToolMakeItsNextCallersRankBehind() {
+        SessionLengthPredictor sessions = new SessionLengthPredictor(4);
+        assertThat(sessions.followingTurns("agent", 0)).as("no history: no future turns").isZero();
+        sessions.turnFinished(100);
+        sessions.resumed(40);
+        // Two agent sessions: calls on turns 0..4 then a last turn; 0..2 then a last turn. A calculator session: one.
+        sessions.sessionEnded(List.of("agent", "agent", "agent", "agent", "agent"));
+        sessions.sessionEnded(List.of("agent", "agent", "agent"));
+        sessions.sessionEnded(List.of("calculator"));
+        assertThat(sessions.followingTurns("agent", 0)).as("first turns had 5 and 3 turns ahead").isEqualTo(4.0);
+        assertThat(sessions.followingTurns("agent", 3)).isEqualTo(2.0);
+        // No history at position 7 (an eighth turn): the tool's last 4 of 5, 4, 3, 2, 1, 3, 2, 1.
+        assertThat(sessions.followingTurns("agent", 7)).isEqualTo(1.75);
+        assertThat(sessions.followingTurns("calculator", 0)).isEqualTo(1.0);
+        sessions.sessionAbandoned(List.of("calculator", "calculator"));
+        assertThat(sessions.followingTurns("calculator", 1)).as("its last call never came back").isZero();
+        assertThat(sessions.followingTurns("calculator", 5)).as("1, 1, 0 over all positions").isCloseTo(2.0 / 3, within(1e-9));
+        assertThat(sessions.meanGeneratedTokens()).isEqualTo(100);
+        assertThat(sessions.meanAddedTokens()).isEqualTo(40);
+
+        CostProfile costs = new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5);
+        CallDurationPredictor calls = new CallDurationPredictor(4, 1, Map.of("calculator", 0.005, "agent", 0.005));
+        PauseDecisions lamps = new PauseDecisions(PausePolicy.LAMPS, 1000, costs, calls, sessions);
+        PauseDecisions turnOnly = new PauseDecisions(PausePolicy.LAMPS, 1000, costs, calls);
+        assertThat(turnOnly.area(500, 50, "agent", 0)).isEqualTo(turnOnly.area(500, 50, "calculator", 0));
+        assertThat(lamps.area(500, 50, "agent", 0)).isGreaterThan(lamps.area(500, 50, "calculator", 0));
+        assertThat(lamps.area(500, 50, "calculator", 0)).isGreaterThan(turnOnly.area(500, 50, "calculator", 0));
+        assertThat(lamps.area(500, 50, null, 0)).as("a turn without a call ends its session").isEqualTo(turnOnly.area(500, 50, null, 0));
+        // A shorter first turn of a longer prompt can still rank behind: its later turns hold the larger context.
+        assertThat(lamps.area(1500, 20, "agent", 0)).isGreaterThan(lamps.area(300, 150, "agent", 0));
     }
 
     @Test
