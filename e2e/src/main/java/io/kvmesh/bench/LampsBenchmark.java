@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 import io.kvmesh.model.gen.ModelGenerator;
 import io.kvmesh.model.gen.ModelShape;
@@ -43,6 +45,7 @@ import io.kvmesh.runtime.engine.GenerationRequest;
 import io.kvmesh.runtime.engine.PauseStats;
 import io.kvmesh.runtime.engine.SamplingParams;
 import io.kvmesh.runtime.engine.Scheduler;
+import io.kvmesh.runtime.engine.SequenceState;
 import io.kvmesh.runtime.engine.TokenSink;
 import io.kvmesh.runtime.engine.WaitingQueue;
 import io.kvmesh.runtime.kv.BlockPool;
@@ -91,7 +94,7 @@ public final class LampsBenchmark {
     }
 
     /** What to run, from the command line. */
-    public record Options(int sessions, int cpuSessions, boolean cpu, boolean quick, double rate, double compression,
+    public record Options(int sessions, int cpuSessions, boolean cpu, boolean quick, boolean trueSizeOrder, double rate, double compression,
                           double starvationSeconds, int deviceBlocks, int hostBlocks, long seed, List<PausePolicy> policies, Path csv, Path png,
                           Path model, Path root) {
 
@@ -103,7 +106,7 @@ public final class LampsBenchmark {
             return new Options(
                     intArg(args, "--sessions", quick ? 100 : 1000),
                     intArg(args, "--cpu-sessions", quick ? 6 : 12),
-                    !has(args, "--no-cpu"), quick,
+                    !has(args, "--no-cpu"), quick, has(args, "--true-size-order"),
                     doubleArg(args, "--rate", 0.4),
                     doubleArg(args, "--compress", quick ? 80 : 40),
                     doubleArg(args, "--starvation", 60),
@@ -133,13 +136,18 @@ public final class LampsBenchmark {
     }
 
     /** Everything one policy's run measured. Latencies are sorted, in nanoseconds. */
-    record PolicyRun(PausePolicy policy, int sessions, int completed, int errors, List<String> errorSamples,
+    record PolicyRun(PausePolicy policy, boolean trueSizes, int sessions, int completed, int errors, List<String> errorSamples,
                      double seconds, long[] e2e, long[] turnLatency, long[] resumeTtft, long outputTokens,
                      long resumedCachedTokens, long resumedPromptTokens, KvSeries kv, PauseStats pause, EngineStats stats,
                      Map<String, long[]> decisionsByTool, double meanE2eLowerBoundSeconds, String stall) {
 
         double meanE2eSeconds() {
             return mean(e2e) / 1e9;
+        }
+
+        /** The column name: the policy's, with "*" for the run ordered by the sessions' true sizes. */
+        String label() {
+            return policy.configName() + (trueSizes ? "*" : "");
         }
     }
 
@@ -156,7 +164,7 @@ public final class LampsBenchmark {
             System.out.println("""
                     usage: ./kvmesh bench lamps [--quick] [--sessions N] [--cpu-sessions N] [--no-cpu] [--csv FILE] [--png FILE]
                                                 [--rate R] [--compress K] [--starvation S] [--device-blocks N] [--host-blocks N] [--seed S]
-                                                [--policies keep,discard,swap,infercept,lamps] [--model FILE.gguf]
+                                                [--policies keep,discard,swap,infercept,lamps] [--true-size-order] [--model FILE.gguf]
                       An InferCept-style agentic workload (tool calls from milliseconds to a minute) through the in-process
                       engine under each pause policy, one after another on fresh engines; table + CSV + PNG.
                       --quick          100 sim sessions at 80x time compression, 6 cpu sessions (a smoke run)
@@ -165,6 +173,8 @@ public final class LampsBenchmark {
                       --rate R         sim session arrivals per workload second, Poisson (default 0.4)
                       --compress K     divide every sim duration (calls, costs, arrivals, timeouts) by K (default 40)
                       --starvation S   lamps' waiting queue serves a request first once it has waited S workload seconds (default 60)
+                      --true-size-order  one more sim run, "lamps*": lamps with its waiting queue ordered by each session's
+                                       true remaining memory x time, which only the benchmark knows (the best any order can do)
                       --device-blocks / --host-blocks   the sim engine's KV pools, 16-token blocks (default 1024 / 8192)
                       --model FILE     the cpu run's model (default .kvmesh/models/tiny-q8_0.gguf, generated if absent)""");
             return;
@@ -249,7 +259,7 @@ public final class LampsBenchmark {
         return model;
     }
 
-    private Engine engine(Setup setup, PausePolicy policy) {
+    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea) {
         KvCacheManager kv = new KvCacheManager(new BlockPool(setup.deviceBlocks, BLOCK_SIZE, KvEventSink.NONE),
                 new BlockPool(setup.hostBlocks, BLOCK_SIZE, KvEventSink.NONE, Medium.HOST),
                 new BlockHasher("bench-lamps", "", BLOCK_SIZE));
@@ -258,7 +268,7 @@ public final class LampsBenchmark {
                 new CostProfile(512, 32, setup.initialForward, setup.initialSwapSecondsPerToken),
                 new CallDurationPredictor(32, 2.0 / k, LampsWorkload.roughDefaults(k)));
         WaitingQueue waiting = policy.ordersByMemoryTime()
-                ? WaitingQueue.memoryTimeOrder(s -> decisions.area(s.tokenCount(), s.remainingTokens(), s.toolCall()),
+                ? WaitingQueue.memoryTimeOrder(trueArea != null ? trueArea : s -> decisions.area(s.tokenCount(), s.remainingTokens(), s.toolCall(), s.sessionTurn()),
                         setup.scaled(options.starvationSeconds).toNanos())
                 : WaitingQueue.arrivalOrder();
         Engine engine = new Engine(kv, new Scheduler(kv, setup.tokenBudget, setup.maxRunning, waiting), setup.backend.get(),
@@ -277,14 +287,18 @@ public final class LampsBenchmark {
                 workload.sessions.size(), workload.turns(), workload.calls(), workload.meanCallSeconds(), workload.meanPrompt(),
                 workload.maxContext(), workload.lastArrivalSeconds() / setup.compression);
         List<PolicyRun> results = new ArrayList<>();
-        for (PausePolicy policy : options.policies) {
-            PolicyRun run = new Driver(setup, workload, policy).run();
+        List<Driver> drivers = new ArrayList<>(options.policies.stream().map(policy -> new Driver(setup, workload, policy, false)).toList());
+        if (options.trueSizeOrder && setup.section.equals("sim")) {
+            drivers.add(new Driver(setup, workload, PausePolicy.LAMPS, true));
+        }
+        for (Driver driver : drivers) {
+            PolicyRun run = driver.run();
             results.add(run);
             PauseStats p = run.pause;
             progress(String.format(Locale.ROOT,
                     "%s %-9s %d/%d sessions in %.1f s, E2E mean %.2f s p99 %.2f s, turn mean %.0f ms; keep %d swap %d discard %d, "
                             + "device KV peak %.0f%% mean %.0f%%, load %s",
-                    setup.section, policy.configName(), run.completed, run.sessions, run.seconds, run.meanE2eSeconds(),
+                    setup.section, run.label(), run.completed, run.sessions, run.seconds, run.meanE2eSeconds(),
                     pct(run.e2e, 0.99) / 1e9, mean(run.turnLatency) / 1e6, p.kept(), p.swapped(), p.discarded(),
                     100 * max(run.kv.device), 100 * mean(run.kv.device), loadAverage()));
             if (!run.errorSamples.isEmpty()) {
@@ -301,6 +315,8 @@ public final class LampsBenchmark {
         private final Setup setup;
         private final LampsWorkload workload;
         private final PausePolicy policy;
+        /** With {@code --true-size-order}: each turn's true remaining session memory × time, by request id. */
+        private final Map<String, Double> trueAreas;
         private final CountDownLatch done;
         private final AtomicInteger completed = new AtomicInteger();
         private final AtomicInteger errors = new AtomicInteger();
@@ -322,10 +338,11 @@ public final class LampsBenchmark {
         private ScheduledExecutorService clock;
         private long startNanos;
 
-        Driver(Setup setup, LampsWorkload workload, PausePolicy policy) {
+        Driver(Setup setup, LampsWorkload workload, PausePolicy policy, boolean trueSizes) {
             this.setup = setup;
             this.workload = workload;
             this.policy = policy;
+            this.trueAreas = trueSizes ? new ConcurrentHashMap<>() : null;
             this.done = new CountDownLatch(workload.sessions.size());
             for (LampsWorkload.Tool tool : LampsWorkload.Tool.values()) {
                 byTool.put(tool.label, new long[3]);
@@ -334,7 +351,7 @@ public final class LampsBenchmark {
 
         PolicyRun run() throws InterruptedException {
             System.gc();
-            engine = engine(setup, policy);
+            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0));
             clock = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("lamps-driver-", 0).daemon().factory());
             List<double[]> samples = new ArrayList<>();
             try {
@@ -388,7 +405,7 @@ public final class LampsBenchmark {
             double lowerBound = states.stream().mapToLong(state -> state.e2eOrLowerBound(end)).average().orElse(0) / 1e9;
             long[] turn = turnTimes.stream().mapToLong(t -> t[1]).sorted().toArray();
             long[] ttft = turnTimes.stream().filter(t -> t[0] > 0 && t[2] >= 0).mapToLong(t -> t[2]).sorted().toArray();
-            return new PolicyRun(policy, workload.sessions.size(), completed.get(), errors.get() + (int) done.getCount(),
+            return new PolicyRun(policy, trueAreas != null, workload.sessions.size(), completed.get(), errors.get() + (int) done.getCount(),
                     java.util.stream.Stream.concat(java.util.stream.Stream.ofNullable(stall),
                             errorSamples.stream().limit(3)).toList(), seconds, e2e.stream().mapToLong(Long::longValue).sorted().toArray(),
                     turn, ttft, outputTokens.get(), resumedCached.get(), resumedPrompt.get(), kv, engine.pauseStats(),
@@ -414,11 +431,30 @@ public final class LampsBenchmark {
                 this.session = session;
             }
 
+            /**
+             * What only the benchmark knows: the session's KV memory × time from this turn to its end, in tokens ×
+             * decode steps, {@code Σ n·C + n²/2} over its remaining turns (each context is the last one plus what was
+             * generated and what the call returned). Only the order it gives is used.
+             */
+            double trueRemainingArea(int contextTokens) {
+                double area = 0;
+                double context = contextTokens;
+                for (int t = turn; t < session.turns().size(); t++) {
+                    LampsWorkload.Turn spec = session.turns().get(t);
+                    area += spec.maxTokens() * context + spec.maxTokens() * (double) spec.maxTokens() / 2;
+                    context += spec.maxTokens() + (spec.returned() == null ? 0 : spec.returned().length);
+                }
+                return area;
+            }
+
             void submit(int[] prompt) {
                 LampsWorkload.Turn spec = session.turns().get(turn);
                 TurnSink sink = new TurnSink(this, turn, prompt, spec, System.nanoTime());
                 if (turn == 0) {
                     firstSubmit = sink.submitted;
+                }
+                if (trueAreas != null) {
+                    trueAreas.put(session.id() + "-t" + turn, trueRemainingArea(prompt.length));
                 }
                 try {
                     engine.submit(new GenerationRequest(session.id() + "-t" + turn, prompt, spec.maxTokens(),
@@ -526,7 +562,7 @@ public final class LampsBenchmark {
 
     private void addFigures(Setup setup, PolicyRun run) {
         String s = setup.section;
-        String p = run.policy.configName();
+        String p = run.label();
         PauseStats pause = run.pause;
         add(s, p, "sessions completed", run.completed, "sessions", null, 0, null, null,
                 run.errors == 0 ? "of " + run.sessions : run.errors + " errors or unfinished");
@@ -589,8 +625,19 @@ public final class LampsBenchmark {
         if (lamps == null) {
             return;
         }
-        goal(lamps, find(sim, PausePolicy.INFERCEPT), 27);
+        PolicyRun infercept = find(sim, PausePolicy.INFERCEPT);
+        goal(lamps, infercept, 27);
         goal(lamps, find(sim, PausePolicy.KEEP), 40);
+        // How much lower any waiting-queue order could make it: the same engine ordered by the sessions' true sizes.
+        if (infercept != null) {
+            for (PolicyRun run : sim) {
+                if (run.policy == PausePolicy.LAMPS && infercept.errors == 0) {
+                    add("sim", run.label(), "mean E2E lower than infercept", 100 * (1 - run.meanE2eSeconds() / infercept.meanE2eSeconds()),
+                            "%", null, 0, "infercept mean E2E", infercept.meanE2eSeconds(),
+                            run.trueSizes ? "ordered by each session's true remaining memory x time (known only to the benchmark)" : "");
+                }
+            }
+        }
     }
 
     private void goal(PolicyRun lamps, PolicyRun baseline, double percent) {
@@ -618,7 +665,7 @@ public final class LampsBenchmark {
     }
 
     private static PolicyRun find(List<PolicyRun> runs, PausePolicy policy) {
-        return runs.stream().filter(r -> r.policy == policy).findFirst().orElse(null);
+        return runs.stream().filter(r -> r.policy == policy && !r.trueSizes).findFirst().orElse(null);
     }
 
     private void add(String section, String policy, String name, double value, String unit, String op, double goal,
@@ -634,7 +681,7 @@ public final class LampsBenchmark {
         System.out.println();
         System.out.println("load average at the end: " + loadAverage());
         for (Map.Entry<String, List<PolicyRun>> section : runs.entrySet()) {
-            List<String> policies = section.getValue().stream().map(r -> r.policy.configName()).toList();
+            List<String> policies = section.getValue().stream().map(PolicyRun::label).toList();
             List<String> names = figures.stream().filter(f -> f.section.equals(section.getKey())).map(Figure::name).distinct()
                     .filter(n -> !n.equals("errors") || section.getValue().stream().anyMatch(r -> r.errors > 0)).toList();
             System.out.println();
@@ -660,12 +707,12 @@ public final class LampsBenchmark {
             }
             for (PolicyRun run : section.getValue()) {
                 if (run.stall != null) {
-                    System.out.printf(Locale.ROOT, "  %s %s%n", run.policy.configName(), run.stall);
+                    System.out.printf(Locale.ROOT, "  %s %s%n", run.label(), run.stall);
                 }
             }
             for (PolicyRun run : section.getValue()) {
                 if (run.policy == PausePolicy.INFERCEPT || run.policy == PausePolicy.LAMPS) {
-                    System.out.printf(Locale.ROOT, "  %s decisions by tool (keep/swap/discard): %s%n", run.policy.configName(),
+                    System.out.printf(Locale.ROOT, "  %s decisions by tool (keep/swap/discard): %s%n", run.label(),
                             byToolSummary(run));
                 }
             }
@@ -686,7 +733,7 @@ public final class LampsBenchmark {
     }
 
     private static int sessionsOf(List<PolicyRun> runs, String policy) {
-        return runs.stream().filter(r -> r.policy.configName().equals(policy)).mapToInt(PolicyRun::sessions).findFirst().orElse(0);
+        return runs.stream().filter(r -> r.label().equals(policy)).mapToInt(PolicyRun::sessions).findFirst().orElse(0);
     }
 
     private static String byToolSummary(PolicyRun run) {

@@ -122,7 +122,7 @@ final class LampsPlot {
         g.drawRect(LEFT, top, plotWidth, STRIP);
         g.setColor(Color.BLACK);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-        g.drawString(run.policy().configName(), 12, top + 18);
+        g.drawString(run.label(), 12, top + 18);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         g.setColor(Color.DARK_GRAY);
         g.drawString(String.format(Locale.ROOT, "device mean %.0f%%", 100 * LampsBenchmark.mean(device)), 12, top + 36);
@@ -179,7 +179,7 @@ final class LampsPlot {
             bar(g, center + 2, bar, p99, axis, top, P99);
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-            String name = run.policy().configName();
+            String name = run.label();
             g.drawString(name, center - g.getFontMetrics().stringWidth(name) / 2, top + BARS + 18);
         }
         g.setColor(Color.GRAY);
