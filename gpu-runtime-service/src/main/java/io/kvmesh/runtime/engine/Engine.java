@@ -288,6 +288,7 @@ public final class Engine implements AutoCloseable {
         boolean hostHasRoom = kv.host() != null && kv.host().freeBlocks() >= fullBlocks;
         PauseDecisions.Decision decision = decisions.decide(context, scheduler.runningTokens(sequence), tool, hostHasRoom);
         PauseChoice choice = decision.choice();
+        kv.expectReuse(sequence.kv);
         int[] pinned = null;
         int[] hostPinned = null;
         if (choice == PauseChoice.KEEP) {

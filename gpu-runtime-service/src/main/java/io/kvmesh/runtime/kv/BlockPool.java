@@ -189,6 +189,16 @@ public final class BlockPool {
         reused[block] = cached[block];
     }
 
+    /**
+     * Marks a cached block as one that will be reused (a paused session's context, which its next turn resumes from),
+     * so that, once free, it waits in the reused queue.
+     */
+    public void expectReuse(int block) {
+        if (cached[block]) {
+            reused[block] = true;
+        }
+    }
+
     /** Free blocks waiting in the reused queue (evicted only once no other free block is left). */
     public int freeReusedBlocks() {
         return queued[REUSED];

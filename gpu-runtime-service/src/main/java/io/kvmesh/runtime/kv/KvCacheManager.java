@@ -186,6 +186,16 @@ public final class KvCacheManager {
         return blocks;
     }
 
+    /**
+     * A pausing session's full, cached device blocks will be reused by its next turn whatever the pause keeps: they
+     * are evicted like shared prefixes, after blocks used once (which a session's own context would otherwise be).
+     */
+    public void expectReuse(SequenceBlocks sequence) {
+        for (int i = 0; i < sequence.hashedBlocks(); i++) {
+            pool.expectReuse(sequence.block(i));
+        }
+    }
+
     /** Drops the references {@link #pin} took. */
     public void unpin(int[] blocks) {
         pool.free(blocks);

@@ -125,6 +125,22 @@ class BlockPoolTest {
     }
 
     @Test
+    void aBlockExpectedToBeReusedWaitsInTheReusedQueue() {
+        BlockPool pool = new BlockPool(3, B, sink);
+        int[] paused = pool.allocate(1);
+        pool.cache(paused[0], 10, 0, true, tokens(0), 0);
+        pool.expectReuse(paused[0]);
+        pool.free(paused);
+        int[] other = pool.allocate(1);
+        pool.cache(other[0], 20, 0, true, tokens(40), 0);
+        pool.free(other);
+        events.clear();
+        pool.allocate(2);
+        assertThat(events).as("the once-used block goes first though freed later").containsExactly("removed 20");
+        assertThat(pool.lookup(10, tokens(0), 0)).isEqualTo(paused[0]);
+    }
+
+    @Test
     void aHashAlreadyCachedInAnotherBlockIsNotCachedTwice() {
         BlockPool pool = new BlockPool(2, B, sink);
         int[] blocks = pool.allocate(2);
