@@ -56,6 +56,7 @@ import io.kvmesh.runtime.lamps.CostProfile;
 import io.kvmesh.runtime.lamps.ForwardCostModel;
 import io.kvmesh.runtime.lamps.PauseDecisions;
 import io.kvmesh.runtime.lamps.PausePolicy;
+import io.kvmesh.runtime.lamps.SessionLengthPredictor;
 import io.kvmesh.runtime.model.LlamaModel;
 import io.kvmesh.runtime.sim.SimBackend;
 import io.kvmesh.runtime.sim.SimCostModel;
@@ -94,7 +95,8 @@ public final class LampsBenchmark {
     }
 
     /** What to run, from the command line. */
-    public record Options(int sessions, int cpuSessions, boolean cpu, boolean quick, boolean trueSizeOrder, double rate, double compression,
+    public record Options(int sessions, int cpuSessions, boolean cpu, boolean quick, boolean trueSizeOrder, LampsWorkload.Mix mix,
+                          double rate, double compression,
                           double starvationSeconds, int deviceBlocks, int hostBlocks, long seed, List<PausePolicy> policies, Path csv, Path png,
                           Path model, Path root) {
 
@@ -107,6 +109,7 @@ public final class LampsBenchmark {
                     intArg(args, "--sessions", quick ? 100 : 1000),
                     intArg(args, "--cpu-sessions", quick ? 6 : 12),
                     !has(args, "--no-cpu"), quick, has(args, "--true-size-order"),
+                    LampsWorkload.Mix.parse(stringArg(args, "--mix", "infercept")),
                     doubleArg(args, "--rate", 0.4),
                     doubleArg(args, "--compress", quick ? 80 : 40),
                     doubleArg(args, "--starvation", 60),
@@ -139,7 +142,8 @@ public final class LampsBenchmark {
     record PolicyRun(PausePolicy policy, boolean trueSizes, int sessions, int completed, int errors, List<String> errorSamples,
                      double seconds, long[] e2e, long[] turnLatency, long[] resumeTtft, long outputTokens,
                      long resumedCachedTokens, long resumedPromptTokens, KvSeries kv, PauseStats pause, EngineStats stats,
-                     Map<String, long[]> decisionsByTool, double meanE2eLowerBoundSeconds, String stall) {
+                     Map<String, long[]> decisionsByTool, Map<String, Double> meanE2eByTool, double meanE2eLowerBoundSeconds,
+                     String stall) {
 
         double meanE2eSeconds() {
             return mean(e2e) / 1e9;
@@ -164,7 +168,8 @@ public final class LampsBenchmark {
             System.out.println("""
                     usage: ./kvmesh bench lamps [--quick] [--sessions N] [--cpu-sessions N] [--no-cpu] [--csv FILE] [--png FILE]
                                                 [--rate R] [--compress K] [--starvation S] [--device-blocks N] [--host-blocks N] [--seed S]
-                                                [--policies keep,discard,swap,infercept,lamps] [--true-size-order] [--model FILE.gguf]
+                                                [--policies keep,discard,swap,infercept,lamps] [--true-size-order] [--mix infercept|uniform]
+                                                [--model FILE.gguf]
                       An InferCept-style agentic workload (tool calls from milliseconds to a minute) through the in-process
                       engine under each pause policy, one after another on fresh engines; table + CSV + PNG.
                       --quick          100 sim sessions at 80x time compression, 6 cpu sessions (a smoke run)
@@ -173,6 +178,9 @@ public final class LampsBenchmark {
                       --rate R         sim session arrivals per workload second, Poisson (default 0.4)
                       --compress K     divide every sim duration (calls, costs, arrivals, timeouts) by K (default 40)
                       --starvation S   lamps' waiting queue serves a request first once it has waited S workload seconds (default 60)
+                      --mix M          infercept (default): sessions sized by their tool as in InferCept's workloads
+                                       (agent-env ~28 short calls, image/TTS one or two long ones); uniform: every
+                                       session 1-6 calls and the same prompt/turn sizes whatever its tool
                       --true-size-order  one more sim run, "lamps*": lamps with its waiting queue ordered by each session's
                                        true remaining memory x time, which only the benchmark knows (the best any order can do)
                       --device-blocks / --host-blocks   the sim engine's KV pools, 16-token blocks (default 1024 / 8192)
@@ -197,7 +205,7 @@ public final class LampsBenchmark {
                 options.policies.stream().map(PausePolicy::configName).toList(), options.quick ? " (quick)" : "");
 
         if (options.sessions > 0) {
-            LampsWorkload simWorkload = LampsWorkload.generate(options.sessions, options.rate, LampsWorkload.Shape.sim(), options.seed);
+            LampsWorkload simWorkload = LampsWorkload.generate(options.sessions, options.rate, LampsWorkload.Shape.sim(options.mix), options.seed);
             runSection(simSetup(simWorkload), simWorkload);
         }
 
@@ -206,7 +214,7 @@ public final class LampsBenchmark {
             try (LlamaModel llama = LlamaModel.load(model)) {
                 // Arrivals spread over about two seconds of wall time: the tiny model serves a few sessions at a time.
                 LampsWorkload cpuWorkload = LampsWorkload.generate(options.cpuSessions, CPU_ARRIVALS_PER_WALL_SECOND / CPU_COMPRESSION,
-                        LampsWorkload.Shape.cpu(), options.seed + 1);
+                        LampsWorkload.Shape.cpu(options.mix), options.seed + 1);
                 Setup cpu = cpuSetup(llama, model, cpuWorkload);
                 runSection(cpu, cpuWorkload);
             }
@@ -228,9 +236,9 @@ public final class LampsBenchmark {
                 Duration.ofNanos(Math.round(0.33e6 / k)), Duration.ofNanos(Math.round(0.04e6 / k)));
         String description = String.format(Locale.ROOT,
                 "sim backend (InferCept's 6B profile / %.0f), device %d blocks (%,d tokens), host %d blocks, token budget 512, "
-                        + "lamps starvation %.0f s, %d sessions at %.2f/s workload time (%.1f/s wall), %s",
+                        + "lamps starvation %.0f s, %d sessions at %.2f/s workload time (%.1f/s wall), %s mix: %s",
                 k, options.deviceBlocks, options.deviceBlocks * BLOCK_SIZE, options.hostBlocks, options.starvationSeconds, workload.sessions.size(),
-                workload.ratePerSecond, workload.ratePerSecond * k, workload.toolMix());
+                workload.ratePerSecond, workload.ratePerSecond * k, options.mix.name().toLowerCase(Locale.ROOT), workload.toolMix());
         return new Setup("sim", description, options.deviceBlocks, options.hostBlocks, 512, 256, 8192, k,
                 SIM_KV_BYTES_PER_TOKEN, new ForwardCostModel(0, 0.33e-3 / k, 24e-3 / k), 0.04e-3 / k,
                 () -> new SimBackend(cost, BLOCK_SIZE));
@@ -259,7 +267,7 @@ public final class LampsBenchmark {
         return model;
     }
 
-    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea) {
+    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea, PauseDecisions[] decisionsOut) {
         KvCacheManager kv = new KvCacheManager(new BlockPool(setup.deviceBlocks, BLOCK_SIZE, KvEventSink.NONE),
                 new BlockPool(setup.hostBlocks, BLOCK_SIZE, KvEventSink.NONE, Medium.HOST),
                 new BlockHasher("bench-lamps", "", BLOCK_SIZE));
@@ -267,6 +275,7 @@ public final class LampsBenchmark {
         PauseDecisions decisions = new PauseDecisions(policy, setup.kvBytesPerToken,
                 new CostProfile(512, 32, setup.initialForward, setup.initialSwapSecondsPerToken),
                 new CallDurationPredictor(32, 2.0 / k, LampsWorkload.roughDefaults(k)));
+        decisionsOut[0] = decisions;
         WaitingQueue waiting = policy.ordersByMemoryTime()
                 ? WaitingQueue.memoryTimeOrder(trueArea != null ? trueArea : s -> decisions.area(s.tokenCount(), s.remainingTokens(), s.toolCall(), s.sessionTurn()),
                         setup.scaled(options.starvationSeconds).toNanos())
@@ -326,6 +335,8 @@ public final class LampsBenchmark {
         private final AtomicLong resumedPrompt = new AtomicLong();
         private final ConcurrentLinkedQueue<long[]> turnTimes = new ConcurrentLinkedQueue<>();
         private final ConcurrentLinkedQueue<Long> e2e = new ConcurrentLinkedQueue<>();
+        /** Per tool: completed sessions' E2E sum (ns) and count. */
+        private final Map<String, long[]> e2eByTool = new ConcurrentHashMap<>();
         private final List<SessionState> states = new ArrayList<>();
         private volatile long lastProgressNanos;
         /** Per tool: keep, swap, discard decisions, found from the pause counters at each TOOL_CALLS finish (engine thread). */
@@ -351,7 +362,8 @@ public final class LampsBenchmark {
 
         PolicyRun run() throws InterruptedException {
             System.gc();
-            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0));
+            PauseDecisions[] decisions = new PauseDecisions[1];
+            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0), decisions);
             clock = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("lamps-driver-", 0).daemon().factory());
             List<double[]> samples = new ArrayList<>();
             try {
@@ -396,6 +408,9 @@ public final class LampsBenchmark {
                 engine.close();
             }
             double seconds = (System.nanoTime() - startNanos) / 1e9;
+            if (policy.ordersByMemoryTime() && trueAreas == null) {
+                System.out.println("     " + learned(decisions[0]));
+            }
             KvSeries kv;
             synchronized (samples) {
                 kv = new KvSeries(samples.stream().mapToDouble(s -> s[0]).toArray(), samples.stream().mapToDouble(s -> s[1]).toArray(),
@@ -409,7 +424,63 @@ public final class LampsBenchmark {
                     java.util.stream.Stream.concat(java.util.stream.Stream.ofNullable(stall),
                             errorSamples.stream().limit(3)).toList(), seconds, e2e.stream().mapToLong(Long::longValue).sorted().toArray(),
                     turn, ttft, outputTokens.get(), resumedCached.get(), resumedPrompt.get(), kv, engine.pauseStats(),
-                    engine.stats(), byTool, lowerBound, stall);
+                    engine.stats(), byTool, meanByTool(), lowerBound, stall);
+        }
+
+        /**
+         * What the pod learned of each tool's sessions, next to the workload's truth: turns following a first turn
+         * calling it, tokens of a turn after its call, tokens its resume adds; and the predicted memory x time of a
+         * first turn of the tool's mean sizes against the true one (both relative to the calculator's).
+         */
+        private String learned(PauseDecisions decisions) {
+            SessionLengthPredictor sessions = decisions.sessions();
+            StringBuilder text = new StringBuilder("learned (predicted|true): ");
+            double predictedBase = 0;
+            double trueBase = 0;
+            for (LampsWorkload.Tool tool : LampsWorkload.Tool.values()) {
+                List<LampsWorkload.Session> of = workload.sessions.stream().filter(x -> x.tool() == tool).toList();
+                if (of.isEmpty()) {
+                    continue;
+                }
+                double prompt = of.stream().mapToInt(x -> x.prompt().length).average().orElse(0);
+                double first = of.stream().mapToInt(x -> x.turns().getFirst().maxTokens()).average().orElse(0);
+                double following = of.stream().mapToInt(LampsWorkload.Session::calls).average().orElse(0);
+                double after = of.stream().flatMap(x -> x.turns().stream().skip(1)).mapToInt(LampsWorkload.Turn::maxTokens).average().orElse(0);
+                double added = of.stream().flatMap(x -> x.turns().stream()).filter(LampsWorkload.Turn::hasCall)
+                        .mapToInt(t -> t.returned().length).average().orElse(0);
+                double predicted = decisions.area(Math.round(prompt), Math.round(first), tool.label, 0);
+                double truth = of.stream().mapToDouble(x -> {
+                    double area = 0;
+                    double context = x.prompt().length;
+                    for (LampsWorkload.Turn t : x.turns()) {
+                        area += t.maxTokens() * context + t.maxTokens() * (double) t.maxTokens() / 2;
+                        context += t.maxTokens() + (t.returned() == null ? 0 : t.returned().length);
+                    }
+                    return area;
+                }).average().orElse(0);
+                if (predictedBase == 0) {
+                    predictedBase = predicted;
+                    trueBase = truth;
+                }
+                text.append(String.format(Locale.ROOT, "%s%s turns %.1f|%.1f gen %.0f|%.0f add %.0f|%.0f area %.2f|%.2f",
+                        tool == LampsWorkload.Tool.values()[0] ? "" : "; ", tool.label, sessions.followingTurns(tool.label, 0), following,
+                        sessions.meanGeneratedTokens(tool.label), after, sessions.meanAddedTokens(tool.label), added,
+                        predicted / predictedBase, truth / trueBase));
+            }
+            return text.toString();
+        }
+
+        private Map<String, Double> meanByTool() {
+            Map<String, Double> means = new LinkedHashMap<>();
+            for (LampsWorkload.Tool tool : LampsWorkload.Tool.values()) {
+                long[] sumCount = e2eByTool.get(tool.label);
+                if (sumCount != null) {
+                    synchronized (sumCount) {
+                        means.put(tool.label, sumCount[0] / 1e9 / sumCount[1]);
+                    }
+                }
+            }
+            return means;
         }
 
         private void error(String message) {
@@ -499,6 +570,11 @@ public final class LampsBenchmark {
                 } else if (last && (reason == FinishReason.LENGTH || reason == FinishReason.STOP)) {
                     e2e.add(now - firstSubmit);
                     e2eNanos = now - firstSubmit;
+                    long[] sumCount = e2eByTool.computeIfAbsent(session.tool().label, t -> new long[2]);
+                    synchronized (sumCount) {
+                        sumCount[0] += e2eNanos;
+                        sumCount[1]++;
+                    }
                     completed.incrementAndGet();
                     done.countDown();
                 } else {
@@ -715,6 +791,12 @@ public final class LampsBenchmark {
                     System.out.printf(Locale.ROOT, "  %s decisions by tool (keep/swap/discard): %s%n", run.label(),
                             byToolSummary(run));
                 }
+            }
+            for (PolicyRun run : section.getValue()) {
+                StringBuilder text = new StringBuilder();
+                run.meanE2eByTool.forEach((tool, seconds) -> text.append(text.isEmpty() ? "" : ", ")
+                        .append(tool).append(' ').append(format(seconds)));
+                System.out.printf(Locale.ROOT, "  %-9s session E2E mean by tool, s: %s%n", run.label(), text);
             }
         }
         List<Figure> goals = figures.stream().filter(f -> f.section.equals("goals")).toList();

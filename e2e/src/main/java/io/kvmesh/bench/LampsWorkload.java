@@ -11,41 +11,71 @@ import java.util.SplittableRandom;
 /**
  * The agentic workload of {@code ./kvmesh bench lamps}, after InferCept's benchmark (reference/serving-algorithms.md,
  * "InferCept and LAMPS"): sessions arrive Poisson; each is one kind of augmentation (a tool) with its own per-session
- * parameters — an initial prompt, 1–6 calls, the tokens generated before each call, how long each call takes and how
- * many tokens it returns — and ends with one turn without a call. The tools span InferCept's range of call durations,
- * from a calculator (milliseconds) to a human's chat reply (tens of seconds).
+ * parameters — an initial prompt, a number of calls, the tokens generated before each call, how long each call takes
+ * and how many tokens it returns — and ends with one turn without a call. The tools span InferCept's range of call
+ * durations, from a calculator (milliseconds) to a human's chat reply (tens of seconds).
+ *
+ * <p>{@link Mix#INFERCEPT} (the default) sizes each session by its augmentation, as InferCept's six workloads are: an
+ * agent in a virtual environment makes ~28 short calls per request, a math request ~4, QA ~2.5, a chat ~4.5 human
+ * replies, image generation and TTS one or two long ones, with prompts and per-turn lengths of their own (InferCept,
+ * ICML'24, Table 1; the blog at mlsys.wuklab.io/posts/infercept: "from just 3 times to as high as 28 times"). The
+ * ranges below are drawn around those means. {@link Mix#UNIFORM} draws every session's prompt, turns and 1–6 calls
+ * from one distribution whatever its tool, so a session's length cannot be predicted from anything a pod sees.
  *
  * <p>Everything is in workload time (real seconds, real token counts); a run divides every duration — calls, the sim
  * backend's costs, arrivals — by one time compression, so the shape is the same at any speed. Deterministic for a seed.
  */
 final class LampsWorkload {
 
+    /** How sessions are sized: by their tool ({@code infercept}) or all alike ({@code uniform}). */
+    enum Mix {
+        INFERCEPT, UNIFORM;
+
+        static Mix parse(String text) {
+            return switch (text.toLowerCase(Locale.ROOT)) {
+                case "infercept" -> INFERCEPT;
+                case "uniform" -> UNIFORM;
+                default -> throw new IllegalArgumentException("--mix must be infercept or uniform, not " + text);
+            };
+        }
+    }
+
+    /** A session's sizes, in tokens before scaling: prompt, tokens generated per turn, calls (inclusive ranges). */
+    record Sizes(int minPrompt, int maxPrompt, int minGenerated, int maxGenerated, int minCalls, int maxCalls) {
+
+        /** The {@link Mix#UNIFORM} sizes: prompts of 200–1,500 tokens, 20–200 tokens per turn, 1–6 calls. */
+        static final Sizes UNIFORM = new Sizes(200, 1500, 20, 200, 1, 6);
+    }
+
     /**
      * A kind of tool call: how long a call takes (log-uniform in {@code [minSeconds, maxSeconds]}), how many tokens it
-     * returns, how often sessions use it, and the deliberately rough duration the predictor starts from (it learns
-     * from the engine's resumed sessions).
+     * returns, the sizes of the sessions that use it, and the deliberately rough duration the predictor starts from
+     * (it learns from the engine's resumed sessions).
      */
     enum Tool {
-        CALCULATOR("calculator", 0.001, 0.005, 4, 24, 0.5),
-        SEARCH("search-qa", 0.2, 0.9, 60, 200, 2.0),
-        AGENT("agent-env", 1.0, 2.0, 30, 150, 4.0),
-        CHAT("chat-human", 10.0, 60.0, 15, 120, 5.0),
-        IMAGE("image-gen", 4.0, 10.0, 20, 60, 15.0),
-        TTS("tts", 2.0, 5.0, 10, 40, 1.0);
+        CALCULATOR("calculator", 0.001, 0.005, 2, 8, new Sizes(1000, 1800, 20, 80, 2, 6), 0.5),
+        SEARCH("search-qa", 0.3, 1.2, 30, 80, new Sizes(1000, 1800, 20, 80, 1, 4), 2.0),
+        AGENT("agent-env", 0.05, 0.15, 15, 50, new Sizes(600, 1000, 10, 40, 18, 38), 4.0),
+        CHAT("chat-human", 10.0, 60.0, 30, 110, new Sizes(300, 1000, 50, 200, 2, 7), 5.0),
+        IMAGE("image-gen", 10.0, 30.0, 60, 120, new Sizes(200, 500, 20, 80, 1, 2), 15.0),
+        TTS("tts", 10.0, 25.0, 1, 8, new Sizes(400, 800, 50, 200, 1, 2), 1.0);
 
         final String label;
         final double minSeconds;
         final double maxSeconds;
         final int minReturned;
         final int maxReturned;
+        final Sizes sizes;
         final double roughDefaultSeconds;
 
-        Tool(String label, double minSeconds, double maxSeconds, int minReturned, int maxReturned, double roughDefaultSeconds) {
+        Tool(String label, double minSeconds, double maxSeconds, int minReturned, int maxReturned, Sizes sizes,
+             double roughDefaultSeconds) {
             this.label = label;
             this.minSeconds = minSeconds;
             this.maxSeconds = maxSeconds;
             this.minReturned = minReturned;
             this.maxReturned = maxReturned;
+            this.sizes = sizes;
             this.roughDefaultSeconds = roughDefaultSeconds;
         }
     }
@@ -60,20 +90,23 @@ final class LampsWorkload {
     }
 
     /**
-     * Sizes of a workload: token counts are multiplied by {@code tokenScale} (1 for the sim run; the cpu run's tiny
-     * model gets a fraction), token ids drawn from {@code [minTokenId, maxTokenId)}.
+     * How a workload is drawn: the mix, token counts multiplied by {@code tokenScale} (1 for the sim run; the cpu run's
+     * tiny model gets a fraction), at most {@code callCap} calls a session, token ids from {@code [minTokenId, maxTokenId)}.
      */
-    record Shape(int minPrompt, int maxPrompt, int minGenerated, int maxGenerated, int minCalls, int maxCalls,
-                 double tokenScale, int minTokenId, int maxTokenId) {
+    record Shape(Mix mix, double tokenScale, int callCap, int minTokenId, int maxTokenId) {
 
-        /** InferCept-like: prompts of 200–1,500 tokens, 20–200 tokens per turn, 1–6 calls. */
-        static Shape sim() {
-            return new Shape(200, 1500, 20, 200, 1, 6, 1.0, 1000, 1256);
+        /** Full InferCept-like sizes. */
+        static Shape sim(Mix mix) {
+            return new Shape(mix, 1.0, Integer.MAX_VALUE, 1000, 1256);
         }
 
         /** The same proportions at an eighth of the tokens and at most 3 calls, for a tiny cpu model. */
-        static Shape cpu() {
-            return new Shape(200, 1500, 20, 200, 1, 3, 0.125, 1000, 20_000);
+        static Shape cpu(Mix mix) {
+            return new Shape(mix, 0.125, 3, 1000, 20_000);
+        }
+
+        Sizes sizes(Tool tool) {
+            return mix == Mix.INFERCEPT ? tool.sizes : Sizes.UNIFORM;
         }
 
         int scaled(int tokens) {
@@ -130,11 +163,12 @@ final class LampsWorkload {
                 clock += -Math.log(1 - random.nextDouble()) / ratePerSecond;
             }
             Tool tool = tools[random.nextInt(tools.length)];
-            int[] prompt = tokens(random, shape.scaled(between(random, shape.minPrompt, shape.maxPrompt)), shape);
-            int calls = between(random, shape.minCalls, shape.maxCalls);
+            Sizes sizes = shape.sizes(tool);
+            int[] prompt = tokens(random, shape.scaled(between(random, sizes.minPrompt(), sizes.maxPrompt())), shape);
+            int calls = Math.min(shape.callCap(), between(random, sizes.minCalls(), sizes.maxCalls()));
             List<Turn> turns = new ArrayList<>(calls + 1);
             for (int c = 0; c <= calls; c++) {
-                int generated = shape.scaled(between(random, shape.minGenerated, shape.maxGenerated));
+                int generated = shape.scaled(between(random, sizes.minGenerated(), sizes.maxGenerated()));
                 if (c == calls) {
                     turns.add(new Turn(generated, null, 0, null));
                 } else {

@@ -29,7 +29,7 @@ class LampsBenchmarkTest {
                 "--quick", "--no-cpu", "--csv", csv.toString(), "--png", png.toString()});
 
         // The same sessions the benchmark generated (--quick: 100 sessions, seed 42).
-        LampsWorkload workload = LampsWorkload.generate(100, 0.4, LampsWorkload.Shape.sim(), 42);
+        LampsWorkload workload = LampsWorkload.generate(100, 0.4, LampsWorkload.Shape.sim(LampsWorkload.Mix.INFERCEPT), 42);
         int calls = workload.calls();
         assertThat(calls).isGreaterThan(100);
         for (String policy : POLICIES) {

@@ -266,7 +266,7 @@ public final class Engine implements AutoCloseable {
             double seconds = (System.nanoTime() - pause.pausedAtNanos()) / 1e9;
             decisions.resumed(pause.tool(), seconds);
             predictionError += Math.abs(seconds - pause.predictedSeconds());
-            decisions.sessions().resumed(sequence.promptLength() - pause.contextTokens());
+            decisions.sessions().resumed(pause.tool(), sequence.promptLength() - pause.contextTokens());
             sequence.sessionTools = pause.sessionTools();
             resumed++;
             sequence.resumes = pause;
@@ -491,7 +491,7 @@ public final class Engine implements AutoCloseable {
         String tool = reason == FinishReason.ABORT ? null : calledTool(sequence);
         boolean inSession = sequence.request.session() != null && reason != FinishReason.ABORT;
         if (inSession) {
-            decisions.sessions().turnFinished(sequence.generated);
+            decisions.sessions().turnFinished(sequence.sessionTools.isEmpty() ? null : sequence.sessionTools.getLast(), sequence.generated);
         }
         if (tool != null) {
             if (inSession && sequence.kv != null) {

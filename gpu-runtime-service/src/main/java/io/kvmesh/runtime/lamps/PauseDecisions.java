@@ -80,7 +80,8 @@ public final class PauseDecisions {
      * {@code tool}, the least waste that pause is predicted to cost (a request about to hold its blocks through a long
      * call ranks behind short ones) and the turns predicted to follow ({@link SessionLengthPredictor}: as many as
      * sessions calling that tool at this turn ({@code turn}, 0 for a session's first) had, each generating the mean
-     * turn's tokens over a context grown by the mean resume, priced at the middle turn's context).
+     * tokens of a turn after that tool over a context grown by that tool's mean resume, priced at the middle turn's
+     * context).
      */
     public double area(long contextTokens, long remainingOutputTokens, String tool, int turn) {
         double secondsPerToken = costs.forward().seconds(1);
@@ -92,8 +93,8 @@ public final class PauseDecisions {
         double area = decodeArea + Math.min(pause.keep(), Math.min(pause.discard(), pause.swap()));
         double turns = sessions.followingTurns(tool, turn);
         if (turns > 0) {
-            double generated = sessions.meanGeneratedTokens();
-            double added = sessions.meanAddedTokens();
+            double generated = sessions.meanGeneratedTokens(tool);
+            double added = sessions.meanAddedTokens(tool);
             double middleContext = contextTokens + remainingOutputTokens + added + (turns - 1) / 2 * (generated + added);
             area += turns * MemoryTimeQueue.area(Math.round(middleContext), Math.round(generated), secondsPerToken, kvBytesPerToken);
         }

@@ -10,11 +10,12 @@ import java.util.Map;
  * whole life — its API calls and the turns after them included — not by its current turn alone, so a session's first
  * turn must carry a prediction of the rest. Learned from the sessions this pod saw end: per tool and turn position
  * (first, second, …, capped), else per tool, the mean number of turns that followed a turn calling it (over the last
- * {@code history} such turns) — a first turn has its whole session ahead of it, a later one less; over all session
- * turns, the mean
- * tokens generated per turn and the mean tokens a resumed turn adds to the context (the call's result and whatever
- * the client writes). A tool without history predicts no further turns: the ranking then falls back to the turn
- * itself. Not thread-safe: the engine thread's.
+ * {@code history} such turns) — a first turn has its whole session ahead of it, a later one less; per tool, the mean
+ * tokens a turn resumed after a call of it generates and adds to the context (the call's result and whatever the
+ * client writes): an agent's step after an environment call is short, a chat reply after a human's message long,
+ * and a calculator returns a few tokens where a search returns a passage. Tools without token history use the means
+ * over all session turns. A tool without turn history predicts no further turns: the ranking then falls back to the
+ * turn itself. Not thread-safe: the engine thread's.
  */
 public final class SessionLengthPredictor {
 
@@ -24,12 +25,16 @@ public final class SessionLengthPredictor {
     private static final int POSITIONS = 8;
     /** Weight of the newest observation in the token means (about the last hundred turns count). */
     private static final double ALPHA = 0.01;
+    /** Indices into the token means: tokens a turn generates, tokens a resume adds. */
+    private static final int GENERATED = 0;
+    private static final int ADDED = 1;
 
     private final int history;
     private final Map<String, ArrayDeque<Integer>> followingTurns = new HashMap<>();
     private final Map<String, Double> meanFollowing = new HashMap<>();
-    private double meanGenerated = Double.NaN;
-    private double meanAdded = Double.NaN;
+    private final Map<String, double[]> tokensAfter = new HashMap<>();
+    /** Over all tools: {generated per turn, added per resume}, NaN before the first. */
+    private final double[] overall = {Double.NaN, Double.NaN};
 
     public SessionLengthPredictor(int history) {
         if (history < 1) {
@@ -52,23 +57,61 @@ public final class SessionLengthPredictor {
 
     /** Mean tokens a session's turn generates; 0 before any turn finished. */
     public double meanGeneratedTokens() {
-        return Double.isNaN(meanGenerated) ? 0 : meanGenerated;
+        return orZero(overall[GENERATED]);
     }
 
     /** Mean tokens a resumed turn's prompt adds to the paused context; 0 before any resume. */
     public double meanAddedTokens() {
-        return Double.isNaN(meanAdded) ? 0 : meanAdded;
+        return orZero(overall[ADDED]);
     }
 
-    /** A session's turn finished, having generated {@code tokens}. */
-    public void turnFinished(int tokens) {
-        meanGenerated = Double.isNaN(meanGenerated) ? tokens : meanGenerated + ALPHA * (tokens - meanGenerated);
+    /** Mean tokens a turn resumed after a call of {@code tool} generates; the overall mean without its history. */
+    public double meanGeneratedTokens(String tool) {
+        double[] means = tool == null ? null : tokensAfter.get(tool);
+        return means == null || Double.isNaN(means[GENERATED]) ? meanGeneratedTokens() : means[GENERATED];
     }
 
-    /** A session resumed with a prompt {@code tokens} longer than the context it paused with. */
-    public void resumed(int tokens) {
-        int added = Math.max(0, tokens);
-        meanAdded = Double.isNaN(meanAdded) ? added : meanAdded + ALPHA * (added - meanAdded);
+    /** Mean tokens resuming after a call of {@code tool} adds to the context; the overall mean without its history. */
+    public double meanAddedTokens(String tool) {
+        double[] means = tool == null ? null : tokensAfter.get(tool);
+        return means == null || Double.isNaN(means[ADDED]) ? meanAddedTokens() : means[ADDED];
+    }
+
+    /**
+     * A session's turn finished, having generated {@code tokens}; {@code afterTool} is the tool whose call it resumed
+     * from (null for a session's first turn).
+     */
+    public void turnFinished(String afterTool, int tokens) {
+        learn(afterTool, GENERATED, tokens);
+    }
+
+    /** A session resumed after a call of {@code tool} with a prompt {@code tokens} longer than its paused context. */
+    public void resumed(String tool, int tokens) {
+        learn(tool, ADDED, Math.max(0, tokens));
+    }
+
+    private void learn(String tool, int which, int tokens) {
+        ewma(overall, which, tokens);
+        if (tool == null) {
+            return;
+        }
+        double[] means = tokensAfter.get(tool);
+        if (means == null) {
+            if (tokensAfter.size() >= MAX_TOOLS) {
+                return;
+            }
+            means = new double[] {Double.NaN, Double.NaN};
+            tokensAfter.put(tool, means);
+        }
+        ewma(means, which, tokens);
+    }
+
+    private static void ewma(double[] means, int which, double value) {
+        means[which] = Double.isNaN(means[which]) ? value : means[which] + ALPHA * (value - means[which]);
+    }
+
+    private static double orZero(double value) {
+        return Double.isNaN(value) ? 0 : value;
     }
 
     /**

@@ -174,8 +174,8 @@ class LampsModelTest {
     void sessionsThatWentOnLongerAfterAToolMakeItsNextCallersRankBehind() {
         SessionLengthPredictor sessions = new SessionLengthPredictor(4);
         assertThat(sessions.followingTurns("agent", 0)).as("no history: no future turns").isZero();
-        sessions.turnFinished(100);
-        sessions.resumed(40);
+        sessions.turnFinished(null, 100);
+        sessions.resumed("agent", 40);
         // Two agent sessions: calls on turns 0..4 then a last turn; 0..2 then a last turn. A calculator session: one.
         sessions.sessionEnded(List.of("agent", "agent", "agent", "agent", "agent"));
         sessions.sessionEnded(List.of("agent", "agent", "agent"));
@@ -190,6 +190,8 @@ class LampsModelTest {
         assertThat(sessions.followingTurns("calculator", 5)).as("1, 1, 0 over all positions").isCloseTo(2.0 / 3, within(1e-9));
         assertThat(sessions.meanGeneratedTokens()).isEqualTo(100);
         assertThat(sessions.meanAddedTokens()).isEqualTo(40);
+        assertThat(sessions.meanGeneratedTokens("agent")).as("no turn after an agent call yet: the overall mean").isEqualTo(100);
+        assertThat(sessions.meanAddedTokens("agent")).isEqualTo(40);
 
         CostProfile costs = new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5);
         CallDurationPredictor calls = new CallDurationPredictor(4, 1, Map.of("calculator", 0.005, "agent", 0.005));
@@ -218,5 +220,30 @@ class LampsModelTest {
         costs.observeIteration(0, 1);
         costs.observeIteration(5, Double.NaN);
         assertThat(costs.forward().seconds(100)).isCloseTo(0.03, within(0.002));
+    }
+
+    /** Turns after different tools differ: each tool's resumes and the turns after them are learned apart. */
+    @Test
+    void tokensOfTurnsAfterACallAreLearnedPerTool() {
+        SessionLengthPredictor sessions = new SessionLengthPredictor(4);
+        sessions.turnFinished(null, 200);
+        sessions.resumed("agent-env", 30);
+        sessions.turnFinished("agent-env", 20);
+        sessions.resumed("chat-human", 80);
+        sessions.turnFinished("chat-human", 150);
+        assertThat(sessions.meanGeneratedTokens("agent-env")).isEqualTo(20);
+        assertThat(sessions.meanAddedTokens("agent-env")).isEqualTo(30);
+        assertThat(sessions.meanGeneratedTokens("chat-human")).isEqualTo(150);
+        assertThat(sessions.meanAddedTokens("chat-human")).isEqualTo(80);
+        assertThat(sessions.meanGeneratedTokens("calculator")).as("unseen: the overall mean").isEqualTo(sessions.meanGeneratedTokens());
+        assertThat(sessions.meanGeneratedTokens()).isGreaterThan(20).isLessThan(200);
+
+        // Same predicted number of following turns: the session whose turns after its tool are long ranks behind.
+        sessions.sessionEnded(List.of("agent-env", "agent-env"));
+        sessions.sessionEnded(List.of("chat-human", "chat-human"));
+        CostProfile costs = new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5);
+        CallDurationPredictor calls = new CallDurationPredictor(4, 1, Map.of("agent-env", 0.005, "chat-human", 0.005));
+        PauseDecisions lamps = new PauseDecisions(PausePolicy.LAMPS, 1000, costs, calls, sessions);
+        assertThat(lamps.area(500, 50, "chat-human", 0)).isGreaterThan(lamps.area(500, 50, "agent-env", 0));
     }
 }
