@@ -199,6 +199,14 @@ public final class Engine implements AutoCloseable {
         swapIn(kv.takeSwapIns());
         stats = snapshot();
         if (chunks.isEmpty()) {
+            if (!scheduler.isIdle()) {
+                // Requests wait on blocks that pauses hold: wait for a turn to come back (or a pause to fall due)
+                // without spinning the engine thread.
+                SequenceState next = submissions.poll(1, TimeUnit.MILLISECONDS);
+                if (next != null) {
+                    admit(next);
+                }
+            }
             return;
         }
         int iterationTokens = 0;
@@ -369,9 +377,13 @@ public final class Engine implements AutoCloseable {
      * requests (with every block kept, even the resuming turns could not be admitted), so pins are given up — first
      * those of the paused session predicted to return last, then those of a resuming turn still waiting behind
      * another; the KV stays in the caches, evictable, as if discarded. Host-tier pins are left alone: they hold no
-     * device block. Returns whether any pins were released.
+     * device block. When only new requests wait, a pause gives its pins up only if {@link #mayGiveWayToNewRequests}:
+     * a session due back sooner than its context would take to recompute keeps its KV (memory × time order admits
+     * many small sessions, and in overload reclaiming agent steps' KV between their 0.1 s calls cost more recompute
+     * than it gave). Returns whether any pins were released.
      */
     private boolean reclaimPinnedPause(long now) {
+        boolean onlyNewWait = scheduler.liveWaitingCount() == 0;
         PausedSession latest = null;
         double latestReturn = Double.NEGATIVE_INFINITY;
         for (PausedSession pause : paused.values()) {
@@ -379,6 +391,10 @@ public final class Engine implements AutoCloseable {
                 continue;
             }
             double returnsIn = pause.predictedSeconds() - (now - pause.pausedAtNanos()) / 1e9;
+            if (onlyNewWait && !mayGiveWayToNewRequests(returnsIn, pause.predictedSeconds(),
+                    decisions.costs().forward().seconds(pause.contextTokens()))) {
+                continue;
+            }
             if (returnsIn > latestReturn) {
                 latest = pause;
                 latestReturn = returnsIn;
@@ -386,6 +402,8 @@ public final class Engine implements AutoCloseable {
         }
         if (latest != null) {
             paused.put(latest.session(), withoutDevicePins(latest));
+        } else if (onlyNewWait) {
+            return false;
         } else {
             SequenceState waiting = null;
             for (SequenceState sequence : resuming) {
@@ -402,6 +420,16 @@ public final class Engine implements AutoCloseable {
         reclaimed++;
         LOG.debugf("pause %s on %s gave up its pinned KV: requests were waiting for blocks", latest.session(), latest.tool());
         return true;
+    }
+
+    /**
+     * Whether a kept pause expected back in {@code returnsInSeconds} (negative: overdue) may give its pins to new
+     * requests: when it will be out longer than recomputing its context takes (InferCept's keep-or-discard trade: the
+     * blocks would idle longer than the recomputation costs), or when it is overdue by more than its predicted call
+     * (its client may not come back).
+     */
+    static boolean mayGiveWayToNewRequests(double returnsInSeconds, double predictedSeconds, double recomputeSeconds) {
+        return returnsInSeconds > recomputeSeconds || returnsInSeconds < -predictedSeconds;
     }
 
     /** The pause with its device pins released (the KV stays cached, evictable); host pins stay. */

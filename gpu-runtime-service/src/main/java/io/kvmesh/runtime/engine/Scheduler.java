@@ -94,6 +94,11 @@ public final class Scheduler {
         return running.size();
     }
 
+    /** Waiting requests that already hold or held KV: preempted sequences and sessions' turns resuming. */
+    public int liveWaitingCount() {
+        return preempted.size() + resumed.size();
+    }
+
     public int waitingCount() {
         return preempted.size() + resumed.size() + heldForPrefix.size() + waiting.size();
     }

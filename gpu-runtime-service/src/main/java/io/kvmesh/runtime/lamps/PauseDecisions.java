@@ -75,7 +75,9 @@ public final class PauseDecisions {
     }
 
     /**
-     * Predicted KV byte·seconds a waiting request's session will still hold: this turn's decode
+     * Predicted KV memory × time a waiting request's session will still hold, in byte × one-token iterations (byte·s
+     * divided by this engine's current one-token iteration time, which the online fit moves during a run: requests
+     * ranked minutes apart must compare on one scale): this turn's decode
      * ({@link MemoryTimeQueue#area}, with this engine's one-token iteration time); if the turn ends in a call of
      * {@code tool}, the least waste that pause is predicted to cost (a request about to hold its blocks through a long
      * call ranks behind short ones) and the turns predicted to follow ({@link SessionLengthPredictor}: as many as
@@ -87,7 +89,7 @@ public final class PauseDecisions {
         double secondsPerToken = costs.forward().seconds(1);
         double decodeArea = MemoryTimeQueue.area(contextTokens, remainingOutputTokens, secondsPerToken, kvBytesPerToken);
         if (tool == null) {
-            return decodeArea;
+            return decodeArea / secondsPerToken;
         }
         WasteModel.Decision pause = wasteModel().decide(contextTokens + remainingOutputTokens, 0, calls.predictSeconds(tool), true);
         double area = decodeArea + Math.min(pause.keep(), Math.min(pause.discard(), pause.swap()));
@@ -98,7 +100,7 @@ public final class PauseDecisions {
             double middleContext = contextTokens + remainingOutputTokens + added + (turns - 1) / 2 * (generated + added);
             area += turns * MemoryTimeQueue.area(Math.round(middleContext), Math.round(generated), secondsPerToken, kvBytesPerToken);
         }
-        return area;
+        return area / secondsPerToken;
     }
 
     /** A session paused on {@code tool} came back after {@code seconds}: history for the next prediction. */

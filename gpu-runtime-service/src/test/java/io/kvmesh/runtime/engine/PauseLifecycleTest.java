@@ -50,7 +50,9 @@ class PauseLifecycleTest {
 
     @AfterEach
     void stop() {
-        engine.close();
+        if (engine != null) {
+            engine.close();
+        }
     }
 
     /** One turn's output. */
@@ -174,6 +176,18 @@ class PauseLifecycleTest {
         assertThat(engine.pauseStats().reclaimed()).isEqualTo(1);
         assertThat(engine.stats().paused()).as("still paused, holding nothing").isEqualTo(3);
         assertThat(engine.stats().usedBlocks()).as("b (the chat, back last) let go").isEqualTo(40);
+    }
+
+    /**
+     * New requests take a kept pause's blocks only when it will be out longer than its context takes to recompute, or
+     * when it is overdue by more than its predicted call; a session due back in a moment keeps its KV.
+     */
+    @Test
+    void aPauseDueBackSoonerThanItsRecomputationKeepsItsBlocksFromNewRequests() {
+        assertThat(Engine.mayGiveWayToNewRequests(30, 30, 0.1)).as("a chat reply 30 s away").isTrue();
+        assertThat(Engine.mayGiveWayToNewRequests(0.05, 0.1, 0.2)).as("an agent step back in 50 ms, 200 ms to recompute").isFalse();
+        assertThat(Engine.mayGiveWayToNewRequests(-0.05, 0.1, 0.2)).as("a little late").isFalse();
+        assertThat(Engine.mayGiveWayToNewRequests(-0.15, 0.1, 0.2)).as("overdue by more than its call").isTrue();
     }
 
     /**
