@@ -449,21 +449,13 @@ public final class LampsBenchmark {
                 double added = of.stream().flatMap(x -> x.turns().stream()).filter(LampsWorkload.Turn::hasCall)
                         .mapToInt(t -> t.returned().length).average().orElse(0);
                 double predicted = decisions.area(Math.round(prompt), Math.round(first), tool.label, 0);
-                double truth = of.stream().mapToDouble(x -> {
-                    double area = 0;
-                    double context = x.prompt().length;
-                    for (LampsWorkload.Turn t : x.turns()) {
-                        area += t.maxTokens() * context + t.maxTokens() * (double) t.maxTokens() / 2;
-                        context += t.maxTokens() + (t.returned() == null ? 0 : t.returned().length);
-                    }
-                    return area;
-                }).average().orElse(0);
+                double truth = of.stream().mapToDouble(x -> x.memoryTimeFrom(0, x.prompt().length)).average().orElse(0);
                 if (predictedBase == 0) {
                     predictedBase = predicted;
                     trueBase = truth;
                 }
                 text.append(String.format(Locale.ROOT, "%s%s turns %.1f|%.1f gen %.0f|%.0f add %.0f|%.0f area %.2f|%.2f",
-                        tool == LampsWorkload.Tool.values()[0] ? "" : "; ", tool.label, sessions.followingTurns(tool.label, 0), following,
+                        predicted == predictedBase ? "" : "; ", tool.label, sessions.followingTurns(tool.label, 0), following,
                         sessions.meanGeneratedTokens(tool.label), after, sessions.meanAddedTokens(tool.label), added,
                         predicted / predictedBase, truth / trueBase));
             }
@@ -502,22 +494,6 @@ public final class LampsBenchmark {
                 this.session = session;
             }
 
-            /**
-             * What only the benchmark knows: the session's KV memory × time from this turn to its end, in tokens ×
-             * decode steps, {@code Σ n·C + n²/2} over its remaining turns (each context is the last one plus what was
-             * generated and what the call returned). Only the order it gives is used.
-             */
-            double trueRemainingArea(int contextTokens) {
-                double area = 0;
-                double context = contextTokens;
-                for (int t = turn; t < session.turns().size(); t++) {
-                    LampsWorkload.Turn spec = session.turns().get(t);
-                    area += spec.maxTokens() * context + spec.maxTokens() * (double) spec.maxTokens() / 2;
-                    context += spec.maxTokens() + (spec.returned() == null ? 0 : spec.returned().length);
-                }
-                return area;
-            }
-
             void submit(int[] prompt) {
                 LampsWorkload.Turn spec = session.turns().get(turn);
                 TurnSink sink = new TurnSink(this, turn, prompt, spec, System.nanoTime());
@@ -525,7 +501,7 @@ public final class LampsBenchmark {
                     firstSubmit = sink.submitted;
                 }
                 if (trueAreas != null) {
-                    trueAreas.put(session.id() + "-t" + turn, trueRemainingArea(prompt.length));
+                    trueAreas.put(session.id() + "-t" + turn, session.memoryTimeFrom(turn, prompt.length));
                 }
                 try {
                     engine.submit(new GenerationRequest(session.id() + "-t" + turn, prompt, spec.maxTokens(),

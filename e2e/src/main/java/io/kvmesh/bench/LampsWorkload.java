@@ -140,6 +140,22 @@ final class LampsWorkload {
         double callSeconds() {
             return turns.stream().mapToDouble(Turn::callSeconds).sum();
         }
+
+        /**
+         * What only the benchmark knows: the session's KV memory × time from turn {@code turn} (whose prompt is
+         * {@code contextTokens} long) to its end, in tokens × decode steps, {@code Σ n·C + n²/2} over its remaining
+         * turns (each context is the last one plus what was generated and what the call returned).
+         */
+        double memoryTimeFrom(int turn, int contextTokens) {
+            double area = 0;
+            double context = contextTokens;
+            for (int t = turn; t < turns.size(); t++) {
+                Turn spec = turns.get(t);
+                area += spec.maxTokens() * context + spec.maxTokens() * (double) spec.maxTokens() / 2;
+                context += spec.maxTokens() + (spec.returned() == null ? 0 : spec.returned().length);
+            }
+            return area;
+        }
     }
 
     final List<Session> sessions;
