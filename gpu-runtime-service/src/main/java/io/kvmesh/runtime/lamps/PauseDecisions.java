@@ -9,6 +9,9 @@ package io.kvmesh.runtime.lamps;
  */
 public final class PauseDecisions {
 
+    /** A floor on the fitted one-token iteration time when converting waste to iterations (1 µs). */
+    private static final double MIN_SECONDS_PER_ITERATION = 1e-6;
+
     private final PausePolicy policy;
     private final double kvBytesPerToken;
     private final CostProfile costs;
@@ -78,7 +81,7 @@ public final class PauseDecisions {
      * Predicted KV memory × time a waiting request's session will still hold, in byte × one-token iterations (byte·s
      * divided by this engine's current one-token iteration time, which the online fit moves during a run: requests
      * ranked minutes apart must compare on one scale): this turn's decode
-     * ({@link MemoryTimeQueue#area}, with this engine's one-token iteration time); if the turn ends in a call of
+     * ({@link MemoryTimeQueue#area}, one iteration per token); if the turn ends in a call of
      * {@code tool}, the least waste that pause is predicted to cost (a request about to hold its blocks through a long
      * call ranks behind short ones) and the turns predicted to follow ({@link SessionLengthPredictor}: as many as
      * sessions calling that tool at this turn ({@code turn}, 0 for a session's first) had, each generating the mean
@@ -86,21 +89,22 @@ public final class PauseDecisions {
      * context).
      */
     public double area(long contextTokens, long remainingOutputTokens, String tool, int turn) {
-        double secondsPerToken = costs.forward().seconds(1);
-        double decodeArea = MemoryTimeQueue.area(contextTokens, remainingOutputTokens, secondsPerToken, kvBytesPerToken);
+        double area = MemoryTimeQueue.area(contextTokens, remainingOutputTokens, 1, kvBytesPerToken);
         if (tool == null) {
-            return decodeArea / secondsPerToken;
+            return area;
         }
+        // The pause's waste is in byte·s: in iterations of the current fit (floored so a free backend cannot divide by 0).
+        double secondsPerIteration = Math.max(costs.forward().seconds(1), MIN_SECONDS_PER_ITERATION);
         WasteModel.Decision pause = wasteModel().decide(contextTokens + remainingOutputTokens, 0, calls.predictSeconds(tool), true);
-        double area = decodeArea + Math.min(pause.keep(), Math.min(pause.discard(), pause.swap()));
+        area += Math.min(pause.keep(), Math.min(pause.discard(), pause.swap())) / secondsPerIteration;
         double turns = sessions.followingTurns(tool, turn);
         if (turns > 0) {
             double generated = sessions.meanGeneratedTokens(tool);
             double added = sessions.meanAddedTokens(tool);
             double middleContext = contextTokens + remainingOutputTokens + added + (turns - 1) / 2 * (generated + added);
-            area += turns * MemoryTimeQueue.area(Math.round(middleContext), Math.round(generated), secondsPerToken, kvBytesPerToken);
+            area += turns * MemoryTimeQueue.area(Math.round(middleContext), Math.round(generated), 1, kvBytesPerToken);
         }
-        return area / secondsPerToken;
+        return area;
     }
 
     /** A session paused on {@code tool} came back after {@code seconds}: history for the next prediction. */

@@ -246,4 +246,18 @@ class LampsModelTest {
         PauseDecisions lamps = new PauseDecisions(PausePolicy.LAMPS, 1000, costs, calls, sessions);
         assertThat(lamps.area(500, 50, "chat-human", 0)).isGreaterThan(lamps.area(500, 50, "agent-env", 0));
     }
+
+    /**
+     * The online cost fit moves during a run; requests ranked minutes apart must compare on one scale, so a turn's own
+     * decode is ranked in iterations, whatever the fitted iteration time.
+     */
+    @Test
+    void aTurnRanksTheSameWhateverTheFittedIterationTime() {
+        CallDurationPredictor calls = new CallDurationPredictor(4, 1, Map.of());
+        PauseDecisions fast = new PauseDecisions(PausePolicy.LAMPS, 1000,
+                new CostProfile(16, 4, new ForwardCostModel(0, 3.28e-4, 2.41e-2), 4e-5), calls);
+        PauseDecisions slow = new PauseDecisions(PausePolicy.LAMPS, 1000,
+                new CostProfile(16, 4, new ForwardCostModel(0, 1.6e-3, 1.2e-1), 4e-5), calls);
+        assertThat(slow.area(500, 50, null, 0)).isEqualTo(fast.area(500, 50, null, 0)).isPositive();
+    }
 }
