@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -267,7 +268,7 @@ public final class LampsBenchmark {
         return model;
     }
 
-    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea, PauseDecisions[] decisionsOut) {
+    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea) {
         KvCacheManager kv = new KvCacheManager(new BlockPool(setup.deviceBlocks, BLOCK_SIZE, KvEventSink.NONE),
                 new BlockPool(setup.hostBlocks, BLOCK_SIZE, KvEventSink.NONE, Medium.HOST),
                 new BlockHasher("bench-lamps", "", BLOCK_SIZE));
@@ -275,7 +276,6 @@ public final class LampsBenchmark {
         PauseDecisions decisions = new PauseDecisions(policy, setup.kvBytesPerToken,
                 new CostProfile(512, 32, setup.initialForward, setup.initialSwapSecondsPerToken),
                 new CallDurationPredictor(32, 2.0 / k, LampsWorkload.roughDefaults(k)));
-        decisionsOut[0] = decisions;
         WaitingQueue waiting = policy.ordersByMemoryTime()
                 ? WaitingQueue.memoryTimeOrder(trueArea != null ? trueArea : s -> decisions.area(s.tokenCount(), s.remainingTokens(), s.toolCall(), s.sessionTurn()),
                         setup.scaled(options.starvationSeconds).toNanos())
@@ -335,8 +335,6 @@ public final class LampsBenchmark {
         private final AtomicLong resumedPrompt = new AtomicLong();
         private final ConcurrentLinkedQueue<long[]> turnTimes = new ConcurrentLinkedQueue<>();
         private final ConcurrentLinkedQueue<Long> e2e = new ConcurrentLinkedQueue<>();
-        /** Per tool: completed sessions' E2E sum (ns) and count. */
-        private final Map<String, long[]> e2eByTool = new ConcurrentHashMap<>();
         private final List<SessionState> states = new ArrayList<>();
         private volatile long lastProgressNanos;
         /** Per tool: keep, swap, discard decisions, found from the pause counters at each TOOL_CALLS finish (engine thread). */
@@ -362,8 +360,7 @@ public final class LampsBenchmark {
 
         PolicyRun run() throws InterruptedException {
             System.gc();
-            PauseDecisions[] decisions = new PauseDecisions[1];
-            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0), decisions);
+            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0));
             clock = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("lamps-driver-", 0).daemon().factory());
             List<double[]> samples = new ArrayList<>();
             try {
@@ -409,7 +406,7 @@ public final class LampsBenchmark {
             }
             double seconds = (System.nanoTime() - startNanos) / 1e9;
             if (policy.ordersByMemoryTime() && trueAreas == null) {
-                System.out.println("     " + learned(decisions[0]));
+                System.out.println("     " + learned(engine.decisions()));
             }
             KvSeries kv;
             synchronized (samples) {
@@ -434,7 +431,7 @@ public final class LampsBenchmark {
          */
         private String learned(PauseDecisions decisions) {
             SessionLengthPredictor sessions = decisions.sessions();
-            StringBuilder text = new StringBuilder("learned (predicted|true): ");
+            StringJoiner text = new StringJoiner("; ", "learned (predicted|true): ", "");
             double predictedBase = 0;
             double trueBase = 0;
             for (LampsWorkload.Tool tool : LampsWorkload.Tool.values()) {
@@ -454,23 +451,20 @@ public final class LampsBenchmark {
                     predictedBase = predicted;
                     trueBase = truth;
                 }
-                text.append(String.format(Locale.ROOT, "%s%s turns %.1f|%.1f gen %.0f|%.0f add %.0f|%.0f area %.2f|%.2f",
-                        predicted == predictedBase ? "" : "; ", tool.label, sessions.followingTurns(tool.label, 0), following,
+                text.add(String.format(Locale.ROOT, "%s turns %.1f|%.1f gen %.0f|%.0f add %.0f|%.0f area %.2f|%.2f",
+                        tool.label, sessions.followingTurns(tool.label, 0), following,
                         sessions.meanGeneratedTokens(tool.label), after, sessions.meanAddedTokens(tool.label), added,
                         predicted / predictedBase, truth / trueBase));
             }
             return text.toString();
         }
 
+        /** Completed sessions' mean E2E per tool, in seconds. */
         private Map<String, Double> meanByTool() {
             Map<String, Double> means = new LinkedHashMap<>();
             for (LampsWorkload.Tool tool : LampsWorkload.Tool.values()) {
-                long[] sumCount = e2eByTool.get(tool.label);
-                if (sumCount != null) {
-                    synchronized (sumCount) {
-                        means.put(tool.label, sumCount[0] / 1e9 / sumCount[1]);
-                    }
-                }
+                states.stream().filter(state -> state.session.tool() == tool && state.e2eNanos >= 0)
+                        .mapToLong(state -> state.e2eNanos).average().ifPresent(nanos -> means.put(tool.label, nanos / 1e9));
             }
             return means;
         }
@@ -546,11 +540,6 @@ public final class LampsBenchmark {
                 } else if (last && (reason == FinishReason.LENGTH || reason == FinishReason.STOP)) {
                     e2e.add(now - firstSubmit);
                     e2eNanos = now - firstSubmit;
-                    long[] sumCount = e2eByTool.computeIfAbsent(session.tool().label, t -> new long[2]);
-                    synchronized (sumCount) {
-                        sumCount[0] += e2eNanos;
-                        sumCount[1]++;
-                    }
                     completed.incrementAndGet();
                     done.countDown();
                 } else {

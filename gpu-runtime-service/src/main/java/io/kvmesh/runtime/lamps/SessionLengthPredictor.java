@@ -67,14 +67,17 @@ public final class SessionLengthPredictor {
 
     /** Mean tokens a turn resumed after a call of {@code tool} generates; the overall mean without its history. */
     public double meanGeneratedTokens(String tool) {
-        double[] means = tool == null ? null : tokensAfter.get(tool);
-        return means == null || Double.isNaN(means[GENERATED]) ? meanGeneratedTokens() : means[GENERATED];
+        return meanAfter(tool, GENERATED);
     }
 
     /** Mean tokens resuming after a call of {@code tool} adds to the context; the overall mean without its history. */
     public double meanAddedTokens(String tool) {
+        return meanAfter(tool, ADDED);
+    }
+
+    private double meanAfter(String tool, int which) {
         double[] means = tool == null ? null : tokensAfter.get(tool);
-        return means == null || Double.isNaN(means[ADDED]) ? meanAddedTokens() : means[ADDED];
+        return means == null || Double.isNaN(means[which]) ? orZero(overall[which]) : means[which];
     }
 
     /**
