@@ -29,7 +29,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
+import java.util.PriorityQueue;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 import io.kvmesh.model.gen.ModelGenerator;
@@ -61,6 +62,7 @@ import io.kvmesh.runtime.lamps.SessionLengthPredictor;
 import io.kvmesh.runtime.model.LlamaModel;
 import io.kvmesh.runtime.sim.SimBackend;
 import io.kvmesh.runtime.sim.SimCostModel;
+import io.kvmesh.runtime.sim.VirtualClock;
 
 /**
  * {@code ./kvmesh bench lamps}: an InferCept-style agentic workload ({@link LampsWorkload}) through the real in-process
@@ -78,14 +80,18 @@ import io.kvmesh.runtime.sim.SimCostModel;
  * latency (calls excluded), time to first token after a resume, throughput, device and host KV usage sampled every
  * 50 ms, the pause decisions and what they cost; then LAMPS' goals against InferCept and keep. Prints a table, writes
  * {@code bench-results/lamps.csv} and {@code bench-results/lamps.png} (KV usage over time and E2E per policy).
- * Times are measured wall time of the compressed run.
+ * The sim section runs in virtual time by default: a discrete-event loop steps the engine, whose clock the sim backend
+ * advances by each iteration's modelled cost, so a run is deterministic, independent of the machine's load and takes
+ * seconds; {@code --wall-clock} runs it in compressed wall time instead, the engine on its own thread. The cpu section
+ * is measured wall time of its compressed run.
  */
 public final class LampsBenchmark {
 
     private static final int BLOCK_SIZE = 16;
     /** GPT-J 6B (InferCept's model): 28 layers x (K + V) x 4096 x fp16. */
     private static final double SIM_KV_BYTES_PER_TOKEN = 28 * 2 * 4096 * 2;
-    private static final long SAMPLE_MILLIS = 50;
+    /** KV usage is sampled every 2 workload seconds (50 ms of wall time at the wall-clock run's default 40x). */
+    private static final double SAMPLE_WORKLOAD_SECONDS = 2;
     /** The cpu run's time compression (a 25 s chat reply takes 0.25 s) and arrival rate. */
     private static final double CPU_COMPRESSION = 100;
     private static final double CPU_ARRIVALS_PER_WALL_SECOND = 6;
@@ -97,7 +103,7 @@ public final class LampsBenchmark {
 
     /** What to run, from the command line. */
     public record Options(int sessions, int cpuSessions, boolean cpu, boolean quick, boolean trueSizeOrder, LampsWorkload.Mix mix,
-                          double rate, double compression,
+                          double rate, boolean wallClock, double compression,
                           double starvationSeconds, int deviceBlocks, int hostBlocks, long seed, List<PausePolicy> policies, Path csv, Path png,
                           Path model, Path root) {
 
@@ -112,7 +118,9 @@ public final class LampsBenchmark {
                     !has(args, "--no-cpu"), quick, has(args, "--true-size-order"),
                     LampsWorkload.Mix.parse(stringArg(args, "--mix", "infercept")),
                     doubleArg(args, "--rate", 0.4),
-                    doubleArg(args, "--compress", quick ? 80 : 40),
+                    has(args, "--wall-clock"),
+                    // Virtual time needs no compression: the run takes what the engine's own work takes.
+                    has(args, "--wall-clock") ? doubleArg(args, "--compress", quick ? 80 : 40) : 1,
                     doubleArg(args, "--starvation", 60),
                     intArg(args, "--device-blocks", 1024),
                     intArg(args, "--host-blocks", 8192),
@@ -128,14 +136,14 @@ public final class LampsBenchmark {
     /** How one section's engines are built: pools, scheduler limits, the backend and the compressed clock. */
     record Setup(String section, String description, int deviceBlocks, int hostBlocks, int tokenBudget, int maxRunning,
                  int maxContextTokens, double compression, double kvBytesPerToken, ForwardCostModel initialForward,
-                 double initialSwapSecondsPerToken, Supplier<ForwardBackend> backend) {
+                 double initialSwapSecondsPerToken, boolean virtualTime, Function<VirtualClock, ForwardBackend> backend) {
 
         Duration scaled(double workloadSeconds) {
             return Duration.ofNanos(Math.round(workloadSeconds * 1e9 / compression));
         }
     }
 
-    /** Device and host KV usage over one run, sampled every {@value #SAMPLE_MILLIS} ms. */
+    /** Device and host KV usage over one run, sampled every {@value #SAMPLE_WORKLOAD_SECONDS} workload seconds. */
     record KvSeries(double[] seconds, double[] device, double[] host, int[] waiting) {
     }
 
@@ -168,16 +176,19 @@ public final class LampsBenchmark {
         if (has(args, "--help")) {
             System.out.println("""
                     usage: ./kvmesh bench lamps [--quick] [--sessions N] [--cpu-sessions N] [--no-cpu] [--csv FILE] [--png FILE]
-                                                [--rate R] [--compress K] [--starvation S] [--device-blocks N] [--host-blocks N] [--seed S]
+                                                [--rate R] [--wall-clock] [--compress K] [--starvation S] [--device-blocks N] [--host-blocks N] [--seed S]
                                                 [--policies keep,discard,swap,infercept,lamps] [--true-size-order] [--mix infercept|uniform]
                                                 [--model FILE.gguf]
                       An InferCept-style agentic workload (tool calls from milliseconds to a minute) through the in-process
                       engine under each pause policy, one after another on fresh engines; table + CSV + PNG.
-                      --quick          100 sim sessions at 80x time compression, 6 cpu sessions (a smoke run)
+                      --quick          100 sim sessions, 6 cpu sessions (a smoke run)
                       --sessions N     sim sessions per policy (default 1000)
                       --cpu-sessions N sessions of the cpu run (default 12); --no-cpu skips it
                       --rate R         sim session arrivals per workload second, Poisson (default 0.4)
-                      --compress K     divide every sim duration (calls, costs, arrivals, timeouts) by K (default 40)
+                      --wall-clock     run the sim section in compressed wall time, the engine on its own thread, instead
+                                       of the default virtual time (a deterministic discrete-event run, seconds per policy)
+                      --compress K     with --wall-clock: divide every sim duration (calls, costs, arrivals, timeouts) by K
+                                       (default 40, quick 80)
                       --starvation S   lamps' waiting queue serves a request first once it has waited S workload seconds (default 60)
                       --mix M          infercept (default): sessions sized by their tool as in InferCept's workloads
                                        (agent-env ~28 short calls, image/TTS one or two long ones); uniform: every
@@ -236,13 +247,14 @@ public final class LampsBenchmark {
         SimCostModel cost = new SimCostModel(Duration.ofNanos(Math.round(0.33e6 / k)), Duration.ofNanos(Math.round(24e6 / k)),
                 Duration.ofNanos(Math.round(0.33e6 / k)), Duration.ofNanos(Math.round(0.04e6 / k)));
         String description = String.format(Locale.ROOT,
-                "sim backend (InferCept's 6B profile / %.0f), device %d blocks (%,d tokens), host %d blocks, token budget 512, "
-                        + "lamps starvation %.0f s, %d sessions at %.2f/s workload time (%.1f/s wall), %s mix: %s",
-                k, options.deviceBlocks, options.deviceBlocks * BLOCK_SIZE, options.hostBlocks, options.starvationSeconds, workload.sessions.size(),
-                workload.ratePerSecond, workload.ratePerSecond * k, options.mix.name().toLowerCase(Locale.ROOT), workload.toolMix());
+                "sim backend (InferCept's 6B profile%s), device %d blocks (%,d tokens), host %d blocks, token budget 512, "
+                        + "lamps starvation %.0f s, %d sessions at %.2f/s workload time (%s), %s mix: %s",
+                options.wallClock ? String.format(Locale.ROOT, " / %.0f", k) : "", options.deviceBlocks, options.deviceBlocks * BLOCK_SIZE, options.hostBlocks, options.starvationSeconds, workload.sessions.size(),
+                workload.ratePerSecond, options.wallClock ? String.format(Locale.ROOT, "%.1f/s wall", workload.ratePerSecond * k)
+                        : "virtual time: a discrete-event run, the engine stepped by the driver", options.mix.name().toLowerCase(Locale.ROOT), workload.toolMix());
         return new Setup("sim", description, options.deviceBlocks, options.hostBlocks, 512, 256, 8192, k,
-                SIM_KV_BYTES_PER_TOKEN, new ForwardCostModel(0, 0.33e-3 / k, 24e-3 / k), 0.04e-3 / k,
-                () -> new SimBackend(cost, BLOCK_SIZE));
+                SIM_KV_BYTES_PER_TOKEN, new ForwardCostModel(0, 0.33e-3 / k, 24e-3 / k), 0.04e-3 / k, !options.wallClock,
+                clock -> new SimBackend(cost, BLOCK_SIZE, clock));
     }
 
     private Setup cpuSetup(LlamaModel llama, Path model, LampsWorkload workload) {
@@ -256,7 +268,7 @@ public final class LampsBenchmark {
                 model.getFileName(), llama.config().dim() + "-dim x " + llama.config().layers() + " layers", device,
                 device * BLOCK_SIZE, host, workload.sessions.size(), workload.ratePerSecond, k);
         return new Setup("cpu", description, device, host, 256, 32, device * BLOCK_SIZE, k, kvBytesPerToken,
-                new ForwardCostModel(0, 2e-4, 1e-2), 4e-5, () -> new CpuBackend(llama, device, host, BLOCK_SIZE));
+                new ForwardCostModel(0, 2e-4, 1e-2), 4e-5, false, clock -> new CpuBackend(llama, device, host, BLOCK_SIZE));
     }
 
     private static Path ensureModel(Path model) throws IOException {
@@ -268,7 +280,8 @@ public final class LampsBenchmark {
         return model;
     }
 
-    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea) {
+    /** A fresh engine; in virtual time timed by {@code clock} and not started (the driver steps it), else started. */
+    private Engine engine(Setup setup, PausePolicy policy, ToDoubleFunction<SequenceState> trueArea, VirtualClock clock) {
         KvCacheManager kv = new KvCacheManager(new BlockPool(setup.deviceBlocks, BLOCK_SIZE, KvEventSink.NONE),
                 new BlockPool(setup.hostBlocks, BLOCK_SIZE, KvEventSink.NONE, Medium.HOST),
                 new BlockHasher("bench-lamps", "", BLOCK_SIZE));
@@ -280,8 +293,11 @@ public final class LampsBenchmark {
                 ? WaitingQueue.memoryTimeOrder(trueArea != null ? trueArea : s -> decisions.area(s.tokenCount(), s.remainingTokens(), s.toolCall(), s.sessionTurn()),
                         setup.scaled(options.starvationSeconds).toNanos())
                 : WaitingQueue.arrivalOrder();
-        Engine engine = new Engine(kv, new Scheduler(kv, setup.tokenBudget, setup.maxRunning, waiting), setup.backend.get(),
+        Engine engine = new Engine(kv, new Scheduler(kv, setup.tokenBudget, setup.maxRunning, waiting), setup.backend.apply(clock),
                 setup.maxContextTokens, decisions, setup.scaled(300)).profilingAtStart();
+        if (clock != null) {
+            return engine.timedBy(clock);
+        }
         engine.start();
         return engine;
     }
@@ -292,9 +308,9 @@ public final class LampsBenchmark {
         System.out.println();
         System.out.printf(Locale.ROOT, "[%s] %s%n", setup.section, setup.description);
         System.out.printf(Locale.ROOT, "  %d sessions, %d turns, %d calls (mean %.2f s workload time), mean prompt %.0f tokens, "
-                        + "longest context %d tokens, arrivals over %.1f s wall%n",
+                        + "longest context %d tokens, arrivals over %.1f s%s%n",
                 workload.sessions.size(), workload.turns(), workload.calls(), workload.meanCallSeconds(), workload.meanPrompt(),
-                workload.maxContext(), workload.lastArrivalSeconds() / setup.compression);
+                workload.maxContext(), workload.lastArrivalSeconds() / setup.compression, setup.virtualTime ? " (virtual time)" : " wall");
         List<PolicyRun> results = new ArrayList<>();
         List<Driver> drivers = new ArrayList<>(options.policies.stream().map(policy -> new Driver(setup, workload, policy, false)).toList());
         if (options.trueSizeOrder && setup.section.equals("sim")) {
@@ -344,7 +360,7 @@ public final class LampsBenchmark {
         private long seenDiscarded;
         private Engine engine;
         private String stall;
-        private ScheduledExecutorService clock;
+        private Timeline timeline;
         private long startNanos;
 
         Driver(Setup setup, LampsWorkload workload, PausePolicy policy, boolean trueSizes) {
@@ -360,51 +376,31 @@ public final class LampsBenchmark {
 
         PolicyRun run() throws InterruptedException {
             System.gc();
-            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0));
-            clock = Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("lamps-driver-", 0).daemon().factory());
+            VirtualClock virtual = setup.virtualTime ? new VirtualClock() : null;
+            engine = engine(setup, policy, trueAreas == null ? null : s -> trueAreas.getOrDefault(s.id(), 0.0), virtual);
+            timeline = virtual != null ? new VirtualTimeline(virtual) : new WallTimeline();
             List<double[]> samples = new ArrayList<>();
             try {
-                // Let the start-up profile finish before the first arrival (it runs on the engine thread).
-                Thread.sleep(50);
-                startNanos = System.nanoTime();
-                clock.scheduleAtFixedRate(() -> {
-                    EngineStats stats = engine.stats();
-                    synchronized (samples) {
-                        samples.add(new double[] {(System.nanoTime() - startNanos) / 1e9, stats.kvUsage(),
-                            stats.hostTotalBlocks() == 0 ? 0 : (double) stats.hostUsedBlocks() / stats.hostTotalBlocks(),
-                            stats.waiting()});
-                    }
-                }, 0, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+                if (virtual != null) {
+                    engine.step(); // the start-up profile, before the first arrival
+                } else {
+                    // Let the start-up profile finish before the first arrival (it runs on the engine thread).
+                    Thread.sleep(50);
+                }
+                startNanos = timeline.now();
+                sample(samples);
                 for (LampsWorkload.Session session : workload.sessions) {
                     SessionState state = new SessionState(session);
                     states.add(state);
-                    clock.schedule(() -> state.submit(session.prompt()), setup.scaled(session.arrivalSeconds()).toNanos(),
-                            TimeUnit.NANOSECONDS);
+                    timeline.schedule(() -> state.submit(session.prompt()), setup.scaled(session.arrivalSeconds()).toNanos());
                 }
-                lastProgressNanos = System.nanoTime();
-                // Stalled: no turn finished for longer than a pause timeout plus the longest call (nothing left to wait for).
-                double stallSeconds = Math.max(3, (setup.scaled(300).toNanos() + setup.scaled(60).toNanos()) / 1e9);
-                double deadline = workload.lastArrivalSeconds() / setup.compression + (options.quick ? 60 : 180);
-                while (!done.await(250, TimeUnit.MILLISECONDS)) {
-                    long now = System.nanoTime();
-                    double idle = (now - lastProgressNanos) / 1e9;
-                    boolean arrived = (now - startNanos) / 1e9 > workload.lastArrivalSeconds() / setup.compression;
-                    if ((arrived && idle > stallSeconds) || (now - startNanos) / 1e9 > deadline) {
-                        EngineStats stats = engine.stats();
-                        stall = String.format(Locale.ROOT, "%s after %.0f s: %d sessions unfinished, no turn finished for %.0f s; "
-                                        + "engine: %d running, %d waiting, %d paused, device blocks %d/%d in use, host %d/%d",
-                                idle > stallSeconds ? "stalled" : "deadline", (now - startNanos) / 1e9, done.getCount(), idle,
-                                stats.running(), stats.waiting(), stats.paused(), stats.usedBlocks(), stats.totalBlocks(),
-                                stats.hostUsedBlocks(), stats.hostTotalBlocks());
-                        break;
-                    }
-                }
+                lastProgressNanos = timeline.now();
+                stall = timeline.runUntilDone();
             } finally {
-                clock.shutdownNow();
-                clock.awaitTermination(5, TimeUnit.SECONDS);
+                timeline.close();
                 engine.close();
             }
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            double seconds = (timeline.now() - startNanos) / 1e9;
             if (policy.ordersByMemoryTime() && trueAreas == null) {
                 System.out.println("     " + learned(engine.decisions()));
             }
@@ -413,7 +409,7 @@ public final class LampsBenchmark {
                 kv = new KvSeries(samples.stream().mapToDouble(s -> s[0]).toArray(), samples.stream().mapToDouble(s -> s[1]).toArray(),
                         samples.stream().mapToDouble(s -> s[2]).toArray(), samples.stream().mapToInt(s -> (int) s[3]).toArray());
             }
-            long end = System.nanoTime();
+            long end = timeline.now();
             double lowerBound = states.stream().mapToLong(state -> state.e2eOrLowerBound(end)).average().orElse(0) / 1e9;
             long[] turn = turnTimes.stream().mapToLong(t -> t[1]).sorted().toArray();
             long[] ttft = turnTimes.stream().filter(t -> t[0] > 0 && t[2] >= 0).mapToLong(t -> t[2]).sorted().toArray();
@@ -422,6 +418,156 @@ public final class LampsBenchmark {
                             errorSamples.stream().limit(3)).toList(), seconds, e2e.stream().mapToLong(Long::longValue).sorted().toArray(),
                     turn, ttft, outputTokens.get(), resumedCached.get(), resumedPrompt.get(), kv, engine.pauseStats(),
                     engine.stats(), byTool, meanByTool(), lowerBound, stall);
+        }
+
+        /** Device and host KV usage and waiting requests now, and again every sample interval while sessions run. */
+        private void sample(List<double[]> samples) {
+            EngineStats stats = engine.stats();
+            synchronized (samples) {
+                samples.add(new double[] {(timeline.now() - startNanos) / 1e9, stats.kvUsage(),
+                    stats.hostTotalBlocks() == 0 ? 0 : (double) stats.hostUsedBlocks() / stats.hostTotalBlocks(), stats.waiting()});
+            }
+            if (done.getCount() > 0) {
+                timeline.schedule(() -> sample(samples), setup.scaled(SAMPLE_WORKLOAD_SECONDS).toNanos());
+            }
+        }
+
+        /** Why the run stopped before every session finished (stalled, or past its deadline), else null. */
+        private String stalled(long now) {
+            // Stalled: no turn finished for longer than a pause timeout plus the longest call (nothing left to wait for).
+            double stallSeconds = Math.max(3, (setup.scaled(300).toNanos() + setup.scaled(60).toNanos()) / 1e9);
+            double lastArrival = workload.lastArrivalSeconds() / setup.compression;
+            double deadline = lastArrival + (setup.virtualTime ? 3600 : options.quick ? 60 : 180);
+            double idle = (now - lastProgressNanos) / 1e9;
+            boolean arrived = (now - startNanos) / 1e9 > lastArrival;
+            if ((arrived && idle > stallSeconds) || (now - startNanos) / 1e9 > deadline) {
+                EngineStats stats = engine.stats();
+                return String.format(Locale.ROOT, "%s after %.0f s: %d sessions unfinished, no turn finished for %.0f s; "
+                                + "engine: %d running, %d waiting, %d paused, device blocks %d/%d in use, host %d/%d",
+                        idle > stallSeconds ? "stalled" : "deadline", (now - startNanos) / 1e9, done.getCount(), idle,
+                        stats.running(), stats.waiting(), stats.paused(), stats.usedBlocks(), stats.totalBlocks(),
+                        stats.hostUsedBlocks(), stats.hostTotalBlocks());
+            }
+            return null;
+        }
+
+        /** Where the run's time comes from and how its arrivals, calls and samples are scheduled. */
+        private interface Timeline extends AutoCloseable {
+
+            long now();
+
+            void schedule(Runnable task, long delayNanos);
+
+            /** Runs until every session finished; returns why it stopped early, or null. */
+            String runUntilDone() throws InterruptedException;
+
+            @Override
+            void close() throws InterruptedException;
+        }
+
+        /** Wall time: a compressed clock; the engine serves on its own thread, events fire from a scheduler pool. */
+        private final class WallTimeline implements Timeline {
+
+            private final ScheduledExecutorService executor =
+                    Executors.newScheduledThreadPool(2, Thread.ofPlatform().name("lamps-driver-", 0).daemon().factory());
+
+            @Override
+            public long now() {
+                return System.nanoTime();
+            }
+
+            @Override
+            public void schedule(Runnable task, long delayNanos) {
+                try {
+                    executor.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+                } catch (RuntimeException e) {
+                    // The run is over (deadline): the executor is shut down.
+                }
+            }
+
+            @Override
+            public String runUntilDone() throws InterruptedException {
+                while (!done.await(250, TimeUnit.MILLISECONDS)) {
+                    String why = stalled(now());
+                    if (why != null) {
+                        return why;
+                    }
+                }
+                return null;
+            }
+
+            @Override
+            public void close() throws InterruptedException {
+                executor.shutdownNow();
+                executor.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+
+        /**
+         * Virtual time, a discrete-event run: this thread fires the events that are due, steps the engine (the sim
+         * backend moves the clock on by each iteration's modelled cost) and, when the engine has nothing to run, jumps
+         * to the next event. The result does not depend on how busy the machine is.
+         */
+        private final class VirtualTimeline implements Timeline {
+
+            /** While requests wait on pinned KV, time moves in steps this long (the engine thread polls as often). */
+            private static final long BLOCKED_STEP_NANOS = 1_000_000;
+
+            private record Event(long at, long order, Runnable task) {
+            }
+
+            private final VirtualClock clock;
+            private final PriorityQueue<Event> events = new PriorityQueue<>(
+                    java.util.Comparator.comparingLong(Event::at).thenComparingLong(Event::order));
+            private long scheduled;
+
+            VirtualTimeline(VirtualClock clock) {
+                this.clock = clock;
+            }
+
+            @Override
+            public long now() {
+                return clock.nanoTime();
+            }
+
+            @Override
+            public void schedule(Runnable task, long delayNanos) {
+                events.add(new Event(clock.nanoTime() + delayNanos, scheduled++, task));
+            }
+
+            @Override
+            public String runUntilDone() {
+                while (done.getCount() > 0) {
+                    while (!events.isEmpty() && events.peek().at() <= clock.nanoTime()) {
+                        events.poll().task().run();
+                    }
+                    if (engine.step()) {
+                        continue;
+                    }
+                    EngineStats stats = engine.stats();
+                    boolean idle = stats.running() == 0 && stats.waiting() == 0;
+                    long next = events.isEmpty() ? Long.MAX_VALUE : events.peek().at();
+                    if (idle && next == Long.MAX_VALUE) {
+                        return stalledOr("nothing left to run");
+                    }
+                    clock.advanceTo(idle ? next : Math.min(next, clock.nanoTime() + BLOCKED_STEP_NANOS));
+                    String why = stalled(clock.nanoTime());
+                    if (why != null) {
+                        return why;
+                    }
+                }
+                return null;
+            }
+
+            private String stalledOr(String fallback) {
+                String why = stalled(clock.nanoTime());
+                return why != null ? why : fallback + ": " + done.getCount() + " sessions unfinished";
+            }
+
+            @Override
+            public void close() {
+                events.clear();
+            }
         }
 
         /**
@@ -490,7 +636,7 @@ public final class LampsBenchmark {
 
             void submit(int[] prompt) {
                 LampsWorkload.Turn spec = session.turns().get(turn);
-                TurnSink sink = new TurnSink(this, turn, prompt, spec, System.nanoTime());
+                TurnSink sink = new TurnSink(this, turn, prompt, spec, timeline.now());
                 if (turn == 0) {
                     firstSubmit = sink.submitted;
                 }
@@ -517,7 +663,7 @@ public final class LampsBenchmark {
 
             /** On the engine thread: the turn ended. */
             void finished(TurnSink sink, FinishReason reason, int cachedPromptTokens) {
-                long now = System.nanoTime();
+                long now = timeline.now();
                 lastProgressNanos = now;
                 turnTimes.add(new long[] {sink.turn, now - sink.submitted, sink.firstToken < 0 ? -1 : sink.firstToken - sink.submitted});
                 outputTokens.addAndGet(sink.count);
@@ -532,11 +678,7 @@ public final class LampsBenchmark {
                     System.arraycopy(sink.generated, 0, next, sink.prompt.length, sink.count);
                     System.arraycopy(sink.spec.returned(), 0, next, sink.prompt.length + sink.count, sink.spec.returned().length);
                     turn++;
-                    try {
-                        clock.schedule(() -> submit(next), setup.scaled(sink.spec.callSeconds()).toNanos(), TimeUnit.NANOSECONDS);
-                    } catch (RuntimeException e) {
-                        // The run is over (deadline): the executor is shut down.
-                    }
+                    timeline.schedule(() -> submit(next), setup.scaled(sink.spec.callSeconds()).toNanos());
                 } else if (last && (reason == FinishReason.LENGTH || reason == FinishReason.STOP)) {
                     e2e.add(now - firstSubmit);
                     e2eNanos = now - firstSubmit;
@@ -585,7 +727,7 @@ public final class LampsBenchmark {
             @Override
             public void onToken(int tokenId) {
                 if (firstToken < 0) {
-                    firstToken = System.nanoTime();
+                    firstToken = timeline.now();
                 }
                 if (count < generated.length) {
                     generated[count++] = tokenId;
@@ -616,8 +758,8 @@ public final class LampsBenchmark {
         add(s, p, "TTFT after resume p99", pct(run.resumeTtft, 0.99) / 1e6, "ms", null, 0, null, null, "");
         add(s, p, "output tokens/s", run.outputTokens / run.seconds, "tok/s", null, 0, null, null, "over the whole run");
         add(s, p, "sessions/s", run.completed / run.seconds, "sessions/s", null, 0, null, null, "");
-        add(s, p, "run time", run.seconds, "s", null, 0, null, null, "first arrival to last finish (wall)");
-        add(s, p, "device KV peak", 100 * max(run.kv.device), "%", null, 0, null, null, "referenced blocks, sampled every 50 ms");
+        add(s, p, "run time", run.seconds, "s", null, 0, null, null, setup.virtualTime ? "first arrival to last finish (virtual time)" : "first arrival to last finish (wall)");
+        add(s, p, "device KV peak", 100 * max(run.kv.device), "%", null, 0, null, null, "referenced blocks, sampled every " + format(SAMPLE_WORKLOAD_SECONDS) + " workload s");
         add(s, p, "device KV mean", 100 * mean(run.kv.device), "%", null, 0, null, null, "");
         add(s, p, "host KV peak", 100 * max(run.kv.host), "%", null, 0, null, null, "");
         add(s, p, "host KV mean", 100 * mean(run.kv.host), "%", null, 0, null, null, "");
@@ -637,7 +779,7 @@ public final class LampsBenchmark {
         add(s, p, "pauses reclaimed", pause.reclaimed(), "", null, 0, null, null,
                 "pinned KV given up because waiting requests needed the blocks");
         add(s, p, "learned forward per token", pause.forwardSecondsPerToken() * 1e6, "us", null, 0, null, null,
-                "the engine's fit at the end (wall time); sim charges " + format(0.33e3 / setup.compression) + " us");
+                "the engine's fit at the end; sim charges " + format(0.33e3 / setup.compression) + " us");
         add(s, p, "learned forward per iteration", pause.forwardSecondsFixed() * 1e6, "us", null, 0, null, null,
                 "sim charges " + format(24e3 / setup.compression) + " us per iteration with decodes");
         add(s, p, "learned swap per token", pause.swapSecondsPerToken() * 1e6, "us", null, 0, null, null,
@@ -726,8 +868,9 @@ public final class LampsBenchmark {
             List<String> names = figures.stream().filter(f -> f.section.equals(section.getKey())).map(Figure::name).distinct()
                     .filter(n -> !n.equals("errors") || section.getValue().stream().anyMatch(r -> r.errors > 0)).toList();
             System.out.println();
-            System.out.printf(Locale.ROOT, "[%s] (measured wall time; the workload's time is %.0fx)%n", section.getKey(),
-                    section.getValue().isEmpty() ? 1.0 : compressionOf(section.getKey()));
+            boolean virtual = section.getKey().equals("sim") && !options.wallClock;
+            System.out.printf(Locale.ROOT, "[%s] (%s)%n", section.getKey(), virtual ? "virtual time: workload seconds, no compression"
+                    : String.format(Locale.ROOT, "measured wall time; the workload's time is %.0fx", compressionOf(section.getKey())));
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-30s %-10s", "figure", "unit"));
             policies.forEach(p -> header.append(String.format(Locale.ROOT, " %12s", p)));
             System.out.println(header);

@@ -47,9 +47,11 @@ public final class Engine implements AutoCloseable {
     /** Paused sessions in pause order (so the oldest expires first); the loop thread's. */
     private final Map<String, PausedSession> paused = new LinkedHashMap<>();
     /** Resuming turns not yet admitted: their pauses' pins wait with them. */
-    private final java.util.Set<SequenceState> resuming = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final java.util.Set<SequenceState> resuming = new java.util.LinkedHashSet<>();
     private volatile PauseStats pauseStats = PauseStats.NONE;
     private volatile boolean profileAtStart;
+    private boolean profiled;
+    private EngineClock clock = EngineClock.SYSTEM;
     private final long[] choices = new long[PauseChoice.values().length];
     private long hostFullFallbacks;
     private long blocksSwappedOut;
@@ -100,6 +102,17 @@ public final class Engine implements AutoCloseable {
     /** Measures the backend on scratch blocks before serving (see {@link #profile}); call before {@link #start}. */
     public Engine profilingAtStart() {
         profileAtStart = true;
+        return this;
+    }
+
+    /**
+     * Reads every time (pauses, waits, measured forward and copy times) from {@code clock}, the scheduler's too: a
+     * simulation's virtual clock, advanced by the {@code sim} backend, with the engine driven by {@link #step} instead
+     * of its own thread. Call before {@link #start} or the first step.
+     */
+    public Engine timedBy(EngineClock clock) {
+        this.clock = clock;
+        scheduler.timedBy(clock);
         return this;
     }
 
@@ -160,16 +173,22 @@ public final class Engine implements AutoCloseable {
     }
 
     private void run() {
-        try {
-            if (profileAtStart) {
-                profile();
-            }
-        } catch (RuntimeException e) {
-            LOG.warnf("profiling the backend at start failed (%s); the default costs stand until traffic refines them", e.toString());
-        }
         while (running) {
             try {
-                iterate();
+                if (scheduler.isIdle()) {
+                    SequenceState first = submissions.poll(50, TimeUnit.MILLISECONDS);
+                    if (first != null) {
+                        admit(first);
+                    }
+                }
+                if (!step() && !scheduler.isIdle()) {
+                    // Requests wait on blocks that pauses hold: wait for a turn to come back (or a pause to fall due)
+                    // without spinning the engine thread.
+                    SequenceState next = submissions.poll(1, TimeUnit.MILLISECONDS);
+                    if (next != null) {
+                        admit(next);
+                    }
+                }
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -178,11 +197,19 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private void iterate() throws InterruptedException {
-        if (scheduler.isIdle()) {
-            SequenceState first = submissions.poll(50, TimeUnit.MILLISECONDS);
-            if (first != null) {
-                admit(first);
+    /**
+     * One iteration, without waiting: admits what was submitted, schedules, runs the backend, samples and retires.
+     * The engine's own thread ({@link #start}) calls it in a loop; a discrete-event driver calls it directly, on one
+     * thread, instead of starting the engine. Returns whether any work ran (false: idle, or every waiting request is
+     * blocked on pinned KV until time moves on).
+     */
+    public boolean step() {
+        if (profileAtStart && !profiled) {
+            profiled = true;
+            try {
+                profile();
+            } catch (RuntimeException e) {
+                LOG.warnf("profiling the backend at start failed (%s); the default costs stand until traffic refines them", e.toString());
             }
         }
         for (SequenceState next = submissions.poll(); next != null; next = submissions.poll()) {
@@ -191,23 +218,15 @@ public final class Engine implements AutoCloseable {
         for (SequenceState cancelled : scheduler.removeCancelled()) {
             complete(cancelled, FinishReason.ABORT);
         }
-        expirePauses(System.nanoTime());
+        expirePauses(clock.nanoTime());
         List<ScheduledChunk> chunks = scheduler.schedule();
-        if (chunks.isEmpty() && scheduler.waitingCount() > 0 && reclaimPinnedPause(System.nanoTime())) {
+        if (chunks.isEmpty() && scheduler.waitingCount() > 0 && reclaimPinnedPause(clock.nanoTime())) {
             chunks = scheduler.schedule();
         }
         swapIn(kv.takeSwapIns());
         stats = snapshot();
         if (chunks.isEmpty()) {
-            if (!scheduler.isIdle()) {
-                // Requests wait on blocks that pauses hold: wait for a turn to come back (or a pause to fall due)
-                // without spinning the engine thread.
-                SequenceState next = submissions.poll(1, TimeUnit.MILLISECONDS);
-                if (next != null) {
-                    admit(next);
-                }
-            }
-            return;
+            return false;
         }
         int iterationTokens = 0;
         int prefillTokens = 0;
@@ -233,12 +252,12 @@ public final class Engine implements AutoCloseable {
                 }
             }
         }
-        long forwardStart = System.nanoTime();
+        long forwardStart = clock.nanoTime();
         backend.forward(chunks);
         if (prefillTokens * 2 >= iterationTokens) {
             // T_fwd prices recomputing a context, a prefill: decode-bound iterations (whose time the number of tokens
             // does not determine) would only blur the fit.
-            decisions.costs().observeIteration(iterationTokens, (System.nanoTime() - forwardStart) / 1e9);
+            decisions.costs().observeIteration(iterationTokens, (clock.nanoTime() - forwardStart) / 1e9);
         }
         for (ScheduledChunk chunk : chunks) {
             SequenceState sequence = chunk.sequence();
@@ -264,6 +283,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         stats = snapshot();
+        return true;
     }
 
     private void admit(SequenceState sequence) {
@@ -271,7 +291,7 @@ public final class Engine implements AutoCloseable {
         String session = sequence.request.session();
         PausedSession pause = session == null ? null : paused.remove(session);
         if (pause != null) {
-            double seconds = (System.nanoTime() - pause.pausedAtNanos()) / 1e9;
+            double seconds = (clock.nanoTime() - pause.pausedAtNanos()) / 1e9;
             decisions.resumed(pause.tool(), seconds);
             predictionError += Math.abs(seconds - pause.predictedSeconds());
             decisions.sessions().resumed(pause.tool(), sequence.promptLength() - pause.contextTokens());
@@ -307,9 +327,9 @@ public final class Engine implements AutoCloseable {
                 choice = PauseChoice.DISCARD;
                 hostFullFallbacks++;
             } else {
-                long start = System.nanoTime();
+                long start = clock.nanoTime();
                 backend.copyToHost(out.copies().from(), out.copies().to());
-                decisions.costs().observeSwap((long) out.copies().blocks() * kv.pool().blockSize(), (System.nanoTime() - start) / 1e9);
+                decisions.costs().observeSwap((long) out.copies().blocks() * kv.pool().blockSize(), (clock.nanoTime() - start) / 1e9);
                 blocksSwappedOut += out.copies().blocks();
                 hostPinned = out.hostBlocks();
             }
@@ -320,7 +340,7 @@ public final class Engine implements AutoCloseable {
         choices[choice.ordinal()]++;
         List<String> tools = new ArrayList<>(sequence.sessionTools);
         tools.add(tool);
-        PausedSession previous = paused.put(session, new PausedSession(session, tool, choice, System.nanoTime(),
+        PausedSession previous = paused.put(session, new PausedSession(session, tool, choice, clock.nanoTime(),
                 decision.predictedSeconds(), context, pinned, hostPinned, List.copyOf(tools)));
         if (previous != null) {
             release(previous);
@@ -357,9 +377,9 @@ public final class Engine implements AutoCloseable {
         if (copies.blocks() == 0) {
             return;
         }
-        long start = System.nanoTime();
+        long start = clock.nanoTime();
         backend.copyToDevice(copies.from(), copies.to());
-        decisions.costs().observeSwap((long) copies.blocks() * kv.pool().blockSize(), (System.nanoTime() - start) / 1e9);
+        decisions.costs().observeSwap((long) copies.blocks() * kv.pool().blockSize(), (clock.nanoTime() - start) / 1e9);
         blocksSwappedIn += copies.blocks();
     }
 
@@ -470,9 +490,9 @@ public final class Engine implements AutoCloseable {
             }
             SequenceState scratch = new SequenceState(new GenerationRequest("profile", ids, 1, PROFILE_SINK));
             scratch.kv = kv.scratch(ids);
-            long start = System.nanoTime();
+            long start = clock.nanoTime();
             backend.forward(List.of(new ScheduledChunk(scratch, tokens, true)));
-            double seconds = (System.nanoTime() - start) / 1e9;
+            double seconds = (clock.nanoTime() - start) / 1e9;
             backend.sampleNext(scratch);
             kv.release(scratch.kv);
             decisions.costs().observeIteration(tokens, seconds);
@@ -482,10 +502,10 @@ public final class Engine implements AutoCloseable {
         if (copyBlocks > 0) {
             int[] device = kv.pool().allocate(copyBlocks);
             int[] host = kv.host().allocate(copyBlocks);
-            long start = System.nanoTime();
+            long start = clock.nanoTime();
             backend.copyToHost(device, host);
             backend.copyToDevice(host, device);
-            decisions.costs().observeSwap(2L * copyBlocks * blockSize, (System.nanoTime() - start) / 1e9);
+            decisions.costs().observeSwap(2L * copyBlocks * blockSize, (clock.nanoTime() - start) / 1e9);
             kv.pool().free(device);
             kv.host().free(host);
         }

@@ -32,6 +32,7 @@ public final class Scheduler {
     private final List<SequenceState> heldForPrefix = new ArrayList<>();
     private final List<SequenceState> running = new ArrayList<>();
     private int holdMinBlocks = DEFAULT_HOLD_MIN_BLOCKS;
+    private EngineClock clock = EngineClock.SYSTEM;
     private long preemptions;
     private long prefixHolds;
 
@@ -56,7 +57,13 @@ public final class Scheduler {
     }
 
     public void add(SequenceState sequence) {
-        waiting.add(sequence, System.nanoTime());
+        waiting.add(sequence, clock.nanoTime());
+    }
+
+    /** Reads the time (how long requests have waited or been held) from {@code clock}. */
+    public Scheduler timedBy(EngineClock clock) {
+        this.clock = clock;
+        return this;
     }
 
     /**
@@ -126,7 +133,7 @@ public final class Scheduler {
             }
             budget -= plan(sequence, budget, chunks);
         }
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         while (budget > 0 && running.size() < maxRunning) {
             Deque<SequenceState> first = !preempted.isEmpty() ? preempted : !resumed.isEmpty() ? resumed : null;
             SequenceState held = first == null ? releasedHold(now) : null;

@@ -11,7 +11,8 @@ import io.kvmesh.runtime.engine.SequenceState;
 /**
  * The {@code sim} backend: no arithmetic. An iteration takes the time {@link SimCostModel} gives it, so time to first
  * token really depends on how much of the prompt was cached; the next token is a deterministic function of the
- * sequence so far (lowercase letters and spaces of the byte tokenizer), and it never emits end-of-sequence.
+ * sequence so far (lowercase letters and spaces of the byte tokenizer), and it never emits end-of-sequence. With a
+ * {@link VirtualClock} the time is simulated rather than spent.
  */
 public final class SimBackend implements ForwardBackend {
 
@@ -19,6 +20,8 @@ public final class SimBackend implements ForwardBackend {
 
     private final SimCostModel cost;
     private final int blockSize;
+    /** Null: costs are spent in wall time. */
+    private final VirtualClock clock;
 
     public SimBackend(SimCostModel cost) {
         this(cost, 16);
@@ -26,8 +29,17 @@ public final class SimBackend implements ForwardBackend {
 
     /** @param blockSize tokens per block, what a block copy between the tiers is priced by */
     public SimBackend(SimCostModel cost, int blockSize) {
+        this(cost, blockSize, null);
+    }
+
+    /**
+     * A backend whose costs move {@code clock} on instead of taking wall time (a discrete-event run: the engine is
+     * timed by the same clock and stepped by its driver).
+     */
+    public SimBackend(SimCostModel cost, int blockSize, VirtualClock clock) {
         this.cost = cost;
         this.blockSize = blockSize;
+        this.clock = clock;
     }
 
     @Override
@@ -40,8 +52,12 @@ public final class SimBackend implements ForwardBackend {
         take(cost.swapNanos(hostBlocks.length * blockSize));
     }
 
-    /** Spends {@code nanos} of wall time, as the real arithmetic would. */
-    private static void take(long nanos) {
+    /** Spends {@code nanos} of wall time, as the real arithmetic would (or of virtual time). */
+    private void take(long nanos) {
+        if (clock != null) {
+            clock.advance(nanos);
+            return;
+        }
         long deadline = System.nanoTime() + nanos;
         for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
             LockSupport.parkNanos(left);
