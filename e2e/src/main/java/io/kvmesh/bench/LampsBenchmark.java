@@ -144,7 +144,7 @@ public final class LampsBenchmark {
     }
 
     /** Device and host KV usage over one run, sampled every {@value #SAMPLE_WORKLOAD_SECONDS} workload seconds. */
-    record KvSeries(double[] seconds, double[] device, double[] host, int[] waiting) {
+    record KvSeries(double[] seconds, double[] device, double[] host, int[] waiting, int[] running, double[] pinned) {
     }
 
     /** Everything one policy's run measured. Latencies are sorted, in nanoseconds. */
@@ -234,7 +234,7 @@ public final class LampsBenchmark {
         goals();
         printTables();
         writeCsv();
-        LampsPlot.write(options.png, runs, options.quick);
+        LampsPlot.write(options.png, runs, options.quick, !options.wallClock);
         System.out.println("wrote " + options.png.toAbsolutePath());
         return List.copyOf(figures);
     }
@@ -407,7 +407,8 @@ public final class LampsBenchmark {
             KvSeries kv;
             synchronized (samples) {
                 kv = new KvSeries(samples.stream().mapToDouble(s -> s[0]).toArray(), samples.stream().mapToDouble(s -> s[1]).toArray(),
-                        samples.stream().mapToDouble(s -> s[2]).toArray(), samples.stream().mapToInt(s -> (int) s[3]).toArray());
+                        samples.stream().mapToDouble(s -> s[2]).toArray(), samples.stream().mapToInt(s -> (int) s[3]).toArray(),
+                        samples.stream().mapToInt(s -> (int) s[4]).toArray(), samples.stream().mapToDouble(s -> s[5]).toArray());
             }
             long end = timeline.now();
             double lowerBound = states.stream().mapToLong(state -> state.e2eOrLowerBound(end)).average().orElse(0) / 1e9;
@@ -425,7 +426,8 @@ public final class LampsBenchmark {
             EngineStats stats = engine.stats();
             synchronized (samples) {
                 samples.add(new double[] {(timeline.now() - startNanos) / 1e9, stats.kvUsage(),
-                    stats.hostTotalBlocks() == 0 ? 0 : (double) stats.hostUsedBlocks() / stats.hostTotalBlocks(), stats.waiting()});
+                    stats.hostTotalBlocks() == 0 ? 0 : (double) stats.hostUsedBlocks() / stats.hostTotalBlocks(), stats.waiting(),
+                    stats.running(), (double) engine.pauseStats().pinnedDeviceBlocks() / stats.totalBlocks()});
             }
             if (done.getCount() > 0) {
                 timeline.schedule(() -> sample(samples), setup.scaled(SAMPLE_WORKLOAD_SECONDS).toNanos());
@@ -764,6 +766,10 @@ public final class LampsBenchmark {
         add(s, p, "host KV peak", 100 * max(run.kv.host), "%", null, 0, null, null, "");
         add(s, p, "host KV mean", 100 * mean(run.kv.host), "%", null, 0, null, null, "");
         add(s, p, "waiting requests mean", mean(run.kv.waiting), "", null, 0, null, null, "sampled");
+        add(s, p, "running requests mean", mean(run.kv.running), "", null, 0, null, null,
+                "sampled; in a memory-bound pool, decode throughput follows it");
+        add(s, p, "device KV pinned mean", 100 * mean(run.kv.pinned), "%", null, 0, null, null,
+                "blocks kept for paused sessions and resuming turns, sampled");
         add(s, p, "decisions keep", pause.kept(), "", null, 0, null, null, byToolNote(run, 0));
         add(s, p, "decisions swap", pause.swapped(), "", null, 0, null, null, byToolNote(run, 1));
         add(s, p, "decisions discard", pause.discarded(), "", null, 0, null, null, byToolNote(run, 2));

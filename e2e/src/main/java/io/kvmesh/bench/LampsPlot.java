@@ -41,7 +41,7 @@ final class LampsPlot {
     private LampsPlot() {
     }
 
-    static void write(Path file, Map<String, List<LampsBenchmark.PolicyRun>> runs, boolean quick) throws IOException {
+    static void write(Path file, Map<String, List<LampsBenchmark.PolicyRun>> runs, boolean quick, boolean virtualTime) throws IOException {
         System.setProperty("java.awt.headless", "true");
         String section = runs.containsKey("sim") ? "sim" : runs.keySet().stream().findFirst().orElse("sim");
         List<LampsBenchmark.PolicyRun> policies = runs.getOrDefault(section, List.of());
@@ -87,7 +87,8 @@ final class LampsPlot {
             String label = trim(t);
             g.drawString(label, x - g.getFontMetrics().stringWidth(label) / 2, axisY + 17);
         }
-        g.drawString("seconds since the first arrival (wall time of the compressed run)", LEFT + plotWidth / 2 - 180, axisY + 32);
+        g.drawString(virtualTime ? "seconds since the first arrival (virtual time: workload seconds)"
+                : "seconds since the first arrival (wall time of the compressed run)", LEFT + plotWidth / 2 - 180, axisY + 32);
 
         bars(g, policies, stripsBottom + 40, plotWidth);
         g.dispose();

@@ -48,6 +48,8 @@ public class MetricsRoute {
         counter("kvmesh_prefix_holds", "Requests held back until blocks another request was computing were written, then reused.",
                 s -> s.prefixHolds());
         pauseGauge("kvmesh_lamps_paused_sessions", "Sessions paused on a tool call, waiting for their next turn.", PauseStats::paused);
+        pauseGauge("kvmesh_lamps_pinned_blocks", "Device KV blocks kept for paused sessions and their resuming turns.",
+                PauseStats::pinnedDeviceBlocks);
         CounterWithCallback.builder().name("kvmesh_lamps_pause_decisions")
                 .help("Pause decisions by choice (keep, swap, discard) under the pod's LAMPS policy.")
                 .labelNames("model_name", "choice", "policy")

@@ -567,9 +567,22 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Device blocks pinned for paused sessions and for resuming turns still waiting to be admitted. */
+    private int pinnedDeviceBlocks() {
+        int blocks = 0;
+        for (PausedSession pause : paused.values()) {
+            blocks += pause.deviceBlocks() == null ? 0 : pause.deviceBlocks().length;
+        }
+        for (SequenceState sequence : resuming) {
+            PausedSession pause = sequence.resumes;
+            blocks += pause == null || pause.deviceBlocks() == null ? 0 : pause.deviceBlocks().length;
+        }
+        return blocks;
+    }
+
     private EngineStats snapshot() {
         ForwardCostModel model = decisions.costs().forward();
-        pauseStats = new PauseStats(paused.size(), choices[PauseChoice.KEEP.ordinal()], choices[PauseChoice.SWAP.ordinal()],
+        pauseStats = new PauseStats(paused.size(), pinnedDeviceBlocks(), choices[PauseChoice.KEEP.ordinal()], choices[PauseChoice.SWAP.ordinal()],
                 choices[PauseChoice.DISCARD.ordinal()], hostFullFallbacks, blocksSwappedOut, blocksSwappedIn,
                 recomputedTokens, resumed, expired, reclaimed, predictionError, model.b(), model.c(),
                 decisions.costs().swapSecondsPerToken());

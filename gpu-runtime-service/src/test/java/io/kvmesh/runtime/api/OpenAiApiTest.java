@@ -177,6 +177,7 @@ class OpenAiApiTest {
                 .body("choices[0].finish_reason", equalTo("tool_calls"))
                 .extract().path("choices[0].text");
         assertThat(metricSum("kvmesh_lamps_paused_sessions")).isGreaterThanOrEqualTo(1);
+        assertThat(metrics()).contains("kvmesh_lamps_pinned_blocks{");
         double decisions = metricSum("kvmesh_lamps_pause_decisions_total");
         assertThat(decisions).isGreaterThanOrEqualTo(1);
 

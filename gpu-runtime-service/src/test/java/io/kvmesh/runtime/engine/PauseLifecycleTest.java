@@ -84,10 +84,12 @@ class PauseLifecycleTest {
         // 119 tokens computed: 7 full blocks pinned while the call runs.
         assertThat(engine.stats().usedBlocks()).isEqualTo(7);
         assertThat(engine.stats().paused()).isEqualTo(1);
+        assertThat(engine.pauseStats().pinnedDeviceBlocks()).isEqualTo(7);
         Turn resumed = run(next(first, turn, 10), 5, "s", null);
         assertThat(resumed.done.get()).isEqualTo(FinishReason.LENGTH);
         assertThat(resumed.cached).isEqualTo(7 * 16);
         assertThat(engine.stats().usedBlocks()).as("all released after the last turn").isZero();
+        assertThat(engine.pauseStats().pinnedDeviceBlocks()).isZero();
         assertThat(engine.pauseStats().resumed()).isEqualTo(1);
         assertThat(engine.decisions().calls().counts()).containsEntry("calculator", 1);
     }
