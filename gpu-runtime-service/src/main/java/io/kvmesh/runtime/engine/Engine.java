@@ -88,6 +88,20 @@ public final class Engine implements AutoCloseable {
         this.pauseTimeoutNanos = pauseTimeout.toNanos();
         this.stats = snapshot();
         this.loop = Thread.ofPlatform().name("kvmesh-engine").unstarted(this::run);
+        scheduler.reservingFor(this::pausedGrowth);
+    }
+
+    /** Blocks the next turns of sessions paused with their KV kept on the device are predicted to add. */
+    private int pausedGrowth() {
+        int blockSize = kv.pool().blockSize();
+        int blocks = 0;
+        for (PausedSession pause : paused.values()) {
+            if (pause.deviceBlocks() != null) {
+                double tokens = decisions.sessions().meanAddedTokens(pause.tool()) + decisions.sessions().meanGeneratedTokens(pause.tool());
+                blocks += (int) Math.ceil(tokens / blockSize) + 1;
+            }
+        }
+        return blocks;
     }
 
     private static PauseDecisions defaultDecisions() {

@@ -55,12 +55,12 @@ public final class SequenceState {
         return request.maxTokens() - generated;
     }
 
-    /** The tool its turn ends in, or null. */
     /** The session turn this request is: 0 for a session's first (or no session), 1 after one tool call, … */
     public int sessionTurn() {
         return sessionTools.size();
     }
 
+    /** The tool its turn ends in, or null. */
     public String toolCall() {
         return request.toolCall();
     }

@@ -106,19 +106,10 @@ public final class KvCacheManager {
         int blockSize = pool.blockSize();
         int reusableBlocks = (prompt.length - 1) / blockSize;
         long[] hashes = hasher.hashFullBlocks(prompt, reusableBlocks * blockSize);
-        int[] hits = new int[reusableBlocks];
-        int hitCount = 0;
-        int freeHits = 0;
-        for (; hitCount < reusableBlocks; hitCount++) {
-            int block = pool.lookup(hashes[hitCount], prompt, hitCount * blockSize);
-            if (block < 0) {
-                break;
-            }
-            hits[hitCount] = block;
-            if (pool.refCount(block) == 0) {
-                freeHits++;
-            }
-        }
+        DeviceHits device = deviceHits(prompt, hashes);
+        int[] hits = device.blocks;
+        int hitCount = device.count;
+        int freeHits = device.unreferenced;
         int hostHitCount = 0;
         int[] hostHits = new int[reusableBlocks - hitCount];
         for (; host != null && hitCount + hostHitCount < reusableBlocks; hostHitCount++) {
@@ -311,6 +302,39 @@ public final class KvCacheManager {
             sequence.hashed(hash);
         }
         settleInFlight(sequence, sequence.hashedBlocks());
+    }
+
+    /** The longest prefix of a prompt's full blocks cached on the device; how many of them no sequence references. */
+    private record DeviceHits(int[] blocks, int count, int unreferenced) {
+    }
+
+    private DeviceHits deviceHits(int[] prompt, long[] hashes) {
+        int blockSize = pool.blockSize();
+        int[] hits = new int[hashes.length];
+        int count = 0;
+        int unreferenced = 0;
+        for (; count < hashes.length; count++) {
+            int block = pool.lookup(hashes[count], prompt, count * blockSize);
+            if (block < 0) {
+                break;
+            }
+            hits[count] = block;
+            if (pool.refCount(block) == 0) {
+                unreferenced++;
+            }
+        }
+        return new DeviceHits(hits, count, unreferenced);
+    }
+
+    /**
+     * How many of the device's free blocks admitting {@code prompt} now would take: the blocks it does not find cached
+     * on the device, plus the cached ones no sequence references (free until it does). Changes nothing.
+     */
+    public int blocksToAdmit(int[] prompt, String requestSalt) {
+        int reusableBlocks = Math.max(0, (prompt.length - 1) / pool.blockSize());
+        long[] hashes = hasherFor(requestSalt).hashFullBlocks(prompt, reusableBlocks * pool.blockSize());
+        DeviceHits device = deviceHits(prompt, hashes);
+        return blocksFor(prompt.length) - device.count + device.unreferenced;
     }
 
     /**

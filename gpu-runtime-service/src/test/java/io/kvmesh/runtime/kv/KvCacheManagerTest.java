@@ -59,6 +59,24 @@ class KvCacheManagerTest {
 
     /** Different cache salts (tenants) never share a block; equal salts do, and so does no salt with no salt. */
     @Test
+    void blocksToAdmitCountsWhatAdmissionWouldTakeFromTheFreeBlocks() {
+        KvCacheManager kv = manager(64);
+        int[] system = range(1000, 4 * B);
+        int[] prompt = concat(system, range(5000, 20));
+        assertThat(kv.blocksToAdmit(prompt, "")).as("cold: every block new").isEqualTo(6);
+        SequenceBlocks first = kv.admit("r1", prompt);
+        prefill(kv, first);
+        int[] next = concat(system, range(7000, 20));
+        assertThat(kv.blocksToAdmit(next, "")).as("4 cached blocks referenced by r1: only 2 new").isEqualTo(2);
+        kv.release(first);
+        assertThat(kv.blocksToAdmit(next, "")).as("cached but free blocks leave the free count too").isEqualTo(6);
+        int free = kv.pool().freeBlocks();
+        kv.admit("r2", next);
+        assertThat(free - kv.pool().freeBlocks()).isEqualTo(6);
+        assertThat(kv.blocksToAdmit(next, "other-tenant")).as("another salt shares nothing").isEqualTo(6);
+    }
+
+    @Test
     void requestsShareBlocksOnlyWithEqualCacheSalts() {
         KvCacheManager kv = manager(64);
         int[] prompt = range(0, 65);

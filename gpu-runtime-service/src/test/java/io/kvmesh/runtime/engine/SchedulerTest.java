@@ -1,0 +1,84 @@
+package io.kvmesh.runtime.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.Test;
+
+import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.runtime.kv.BlockPool;
+import io.kvmesh.runtime.kv.KvCacheManager;
+import io.kvmesh.runtime.kv.KvEventSink;
+
+/** Admission: resuming turns first-fit, and new requests only while they leave room for the running ones to grow. */
+class SchedulerTest {
+
+    private final KvCacheManager kv = new KvCacheManager(new BlockPool(20, 16, KvEventSink.NONE), new BlockHasher("scheduler", "", 16));
+    private final Scheduler scheduler = new Scheduler(kv, 4096, 16);
+
+    private static SequenceState request(String id, int from, int promptTokens, int maxTokens) {
+        return new SequenceState(new GenerationRequest(id, IntStream.range(from, from + promptTokens).toArray(), maxTokens,
+                new RecordingSink()));
+    }
+
+    private static List<String> ids(List<ScheduledChunk> chunks) {
+        return chunks.stream().map(chunk -> chunk.sequence().id()).toList();
+    }
+
+    @Test
+    void aNewRequestWaitsWhileItWouldTakeTheBlocksARunningSequenceIsAboutToGrowInto() {
+        // Running: 1 block now, 256 tokens (16 blocks) to go; 0.7 of them are reserved: 12 blocks.
+        scheduler.add(request("long", 1, 16, 256));
+        assertThat(ids(scheduler.schedule())).containsExactly("long");
+        // 19 blocks free; an 8-block prompt would leave 11 < 12.
+        scheduler.add(request("new", 1000, 8 * 16, 4));
+        assertThat(ids(scheduler.schedule())).doesNotContain("new");
+        assertThat(scheduler.waitingCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aNewRequestThatLeavesTheReserveFreeIsAdmitted() {
+        scheduler.add(request("long", 1, 16, 256));
+        scheduler.schedule();
+        // A 6-block prompt leaves 13 >= 12.
+        scheduler.add(request("new", 1000, 6 * 16, 4));
+        assertThat(ids(scheduler.schedule())).contains("new");
+    }
+
+    @Test
+    void theReserveShrinksAsTheEstimateDecaysWithoutPreemptions() {
+        scheduler.add(request("long", 1, 16, 256));
+        scheduler.schedule();
+        scheduler.add(request("new", 1000, 8 * 16, 4));
+        int iterations = 0;
+        while (scheduler.waitingCount() > 0 && iterations < 2 * Scheduler.NEW_TOKEN_RATIO_DECAY_STEPS) {
+            scheduler.schedule();
+            iterations++;
+        }
+        // Admitted once the ratio, 0.7 less (0.7 - 0.098) / 600 an iteration, reserves at most 11 of the 16 blocks
+        // still to grow (ratio <= 0.6875): about 13 iterations.
+        assertThat(scheduler.waitingCount()).isZero();
+        assertThat(iterations).isBetween(10, 14);
+    }
+
+    @Test
+    void anIdlePoolAdmitsWhateverFits() {
+        scheduler.add(request("big", 1, 19 * 16, 2000));
+        assertThat(ids(scheduler.schedule())).containsExactly("big");
+    }
+
+    @Test
+    void aResumingTurnThatDoesNotFitDoesNotHoldUpOnesBehindItThatDo() {
+        scheduler.add(request("running", 1, 10 * 16, 1));
+        scheduler.schedule();
+        // 10 blocks free: a 12-block resume (its context back from the host) cannot fit, a 2-block one can.
+        scheduler.addResumed(request("swapped", 5000, 12 * 16, 4));
+        scheduler.addResumed(request("kept", 9000, 2 * 16, 4));
+        scheduler.add(request("new", 20000, 16, 4));
+        List<String> admitted = ids(scheduler.schedule());
+        assertThat(admitted).contains("kept").doesNotContain("swapped", "new");
+        assertThat(scheduler.liveWaitingCount()).as("the big resume still waits, ahead of new requests").isEqualTo(1);
+    }
+}
