@@ -1,13 +1,13 @@
 package io.kvmesh.runtime.engine;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import org.jboss.logging.Logger;
 
@@ -352,10 +352,9 @@ public final class Engine implements AutoCloseable {
             hostFullFallbacks++;
         }
         choices[choice.ordinal()]++;
-        List<String> tools = new ArrayList<>(sequence.sessionTools);
-        tools.add(tool);
+        List<String> tools = Stream.concat(sequence.sessionTools.stream(), Stream.of(tool)).toList();
         PausedSession previous = paused.put(session, new PausedSession(session, tool, choice, clock.nanoTime(),
-                decision.predictedSeconds(), context, pinned, hostPinned, List.copyOf(tools)));
+                decision.predictedSeconds(), context, pinned, hostPinned, tools));
         if (previous != null) {
             release(previous);
         }

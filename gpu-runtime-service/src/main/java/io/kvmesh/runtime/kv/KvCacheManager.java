@@ -350,9 +350,9 @@ public final class KvCacheManager {
         int blockSize = pool.blockSize();
         int reusableBlocks = (prompt.length - 1) / blockSize;
         long[] hashes = hasherFor(requestSalt).hashFullBlocks(prompt, reusableBlocks * blockSize);
-        int index = 0;
-        while (index < reusableBlocks && (pool.lookup(hashes[index], prompt, index * blockSize) >= 0
-                || host != null && host.lookup(hashes[index], prompt, index * blockSize) >= 0)) {
+        // Where admission's cached prefix ends: the device's, continued on the host tier.
+        int index = deviceHits(prompt, hashes).count;
+        while (host != null && index < reusableBlocks && host.lookup(hashes[index], prompt, index * blockSize) >= 0) {
             index++;
         }
         int count = 0;
