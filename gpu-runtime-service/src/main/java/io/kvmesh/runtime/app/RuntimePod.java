@@ -121,7 +121,8 @@ public class RuntimePod {
                         sequence.toolCall(), sequence.sessionTurn()), lamps.starvation().toNanos())
                 : WaitingQueue.arrivalOrder();
         engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning(), waiting)
-                        .holdingForInFlightPrefix(settings.scheduler().prefixHoldBlocks()),
+                        .holdingForInFlightPrefix(settings.scheduler().prefixHoldBlocks())
+                        .preferringCachedPrefixes(settings.scheduler().cachedPrefixScan()),
                 backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart();
         engine.start();
 

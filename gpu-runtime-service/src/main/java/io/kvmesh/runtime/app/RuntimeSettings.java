@@ -83,6 +83,13 @@ public interface RuntimeSettings {
          */
         @WithDefault("2")
         int prefixHoldBlocks();
+
+        /**
+         * How many waiting requests the scheduler looks at to admit the one with the longest prefix cached on the
+         * device first (SGLang's longest-prefix-match); 0 keeps the waiting queue's own order.
+         */
+        @WithDefault("64")
+        int cachedPrefixScan();
     }
 
     interface Lamps {

@@ -50,6 +50,8 @@ public final class Scheduler {
     static final int CLIP_NEW_TOKENS_ESTIMATE = 4096;
     private static final double NEW_TOKEN_RATIO_DECAY = (INIT_NEW_TOKEN_RATIO - MIN_NEW_TOKEN_RATIO) / NEW_TOKEN_RATIO_DECAY_STEPS;
     private double newTokenRatio = INIT_NEW_TOKEN_RATIO;
+    private int cachedPrefixScan;
+    static final int MAX_JUMP_WAIT_SECONDS = 10;
     /** A held request is admitted anyway after this long, whatever is still in flight. */
     private static final long MAX_HOLD_NANOS = 5_000_000_000L;
 
@@ -69,7 +71,22 @@ public final class Scheduler {
     }
 
     public void add(SequenceState sequence) {
-        waiting.add(sequence, clock.nanoTime());
+        sequence.queuedAtNanos = clock.nanoTime();
+        waiting.add(sequence, sequence.queuedAtNanos);
+    }
+
+    /**
+     * Looks at the first {@code scan} waiting requests (in the queue's order) and admits first the one whose prompt
+     * has the longest prefix cached on the device (SGLang's longest-prefix-match policy), unless the head has waited
+     * {@value #MAX_JUMP_WAIT_SECONDS} s: under load, requests reusing a cached prefix run before admissions of other
+     * prefixes evict it. 0 keeps the queue's order.
+     */
+    public Scheduler preferringCachedPrefixes(int scan) {
+        if (scan < 0) {
+            throw new IllegalArgumentException("scan must not be negative");
+        }
+        this.cachedPrefixScan = scan;
+        return this;
     }
 
     /** Reads the time (how long requests have waited or been held) from {@code clock}. */
@@ -166,13 +183,13 @@ public final class Scheduler {
                 next = admitFirstFitting(resumed);
             } else {
                 SequenceState held = releasedHold(now);
-                SequenceState candidate = held != null ? held : waiting.peek(now);
+                SequenceState candidate = held != null ? held : nextWaiting(now);
                 if (candidate == null) {
                     break;
                 }
                 if (held == null && holdMinBlocks > 0
                         && kv.blocksInFlight(candidate.request.promptTokens(), candidate.request.cacheSalt()) >= holdMinBlocks) {
-                    waiting.poll(now);
+                    waiting.remove(candidate);
                     candidate.heldSinceNanos = now;
                     heldForPrefix.add(candidate);
                     prefixHolds++;
@@ -190,7 +207,7 @@ public final class Scheduler {
                 if (held != null) {
                     heldForPrefix.remove(held);
                 } else {
-                    waiting.poll(now);
+                    waiting.remove(candidate);
                 }
                 next = candidate;
             }
@@ -201,6 +218,32 @@ public final class Scheduler {
             budget -= plan(next, budget, chunks);
         }
         return chunks;
+    }
+
+    /** The waiting queue's head, or among its first {@link #cachedPrefixScan} the one with the most blocks cached. */
+    private SequenceState nextWaiting(long now) {
+        SequenceState head = waiting.peek(now);
+        if (head == null || cachedPrefixScan == 0 || now - head.queuedAtNanos >= MAX_JUMP_WAIT_SECONDS * 1_000_000_000L) {
+            return head;
+        }
+        SequenceState best = head;
+        int bestBlocks = cachedBlocks(head);
+        for (SequenceState sequence : waiting.first(cachedPrefixScan, now)) {
+            int blocks = cachedBlocks(sequence);
+            if (blocks > bestBlocks) {
+                best = sequence;
+                bestBlocks = blocks;
+            }
+        }
+        return best;
+    }
+
+    private int cachedBlocks(SequenceState sequence) {
+        int[] prompt = sequence.request.promptTokens();
+        if (sequence.promptBlockHashes == null) {
+            sequence.promptBlockHashes = kv.reusableBlockHashes(prompt, sequence.request.cacheSalt());
+        }
+        return kv.deviceCachedBlocks(prompt, sequence.promptBlockHashes);
     }
 
     /** Gives {@code sequence} its blocks (prefix cache hits plus new ones); false when the pool has too few free. */

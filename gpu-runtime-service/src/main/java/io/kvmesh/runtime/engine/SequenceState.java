@@ -25,6 +25,10 @@ public final class SequenceState {
     List<String> sessionTools = List.of();
     /** When the scheduler began holding it back for blocks another sequence is computing. */
     long heldSinceNanos;
+    /** When it joined the waiting queue. */
+    long queuedAtNanos;
+    /** Its prompt's reusable block hashes, computed once for the scheduler's cached-prefix scan; null until then. */
+    long[] promptBlockHashes;
     /** The pause this sequence resumes, whose blocks stay pinned until the sequence is admitted. */
     PausedSession resumes;
     private final RandomGenerator random;

@@ -1,6 +1,8 @@
 package io.kvmesh.runtime.engine;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
@@ -18,6 +20,14 @@ public interface WaitingQueue {
     SequenceState poll(long nowNanos);
 
     boolean removeIf(Predicate<SequenceState> filter);
+
+    /** The first {@code n} requests in the order {@link #poll} would return them, left in the queue. */
+    List<SequenceState> first(int n, long nowNanos);
+
+    /** Removes {@code sequence} (taken out of order, e.g. because its prefix is cached). */
+    default boolean remove(SequenceState sequence) {
+        return removeIf(queued -> queued == sequence);
+    }
 
     int size();
 
@@ -43,6 +53,18 @@ public interface WaitingQueue {
             @Override
             public boolean removeIf(Predicate<SequenceState> filter) {
                 return queue.removeIf(filter);
+            }
+
+            @Override
+            public List<SequenceState> first(int n, long nowNanos) {
+                List<SequenceState> items = new ArrayList<>(Math.min(n, queue.size()));
+                for (SequenceState sequence : queue) {
+                    if (items.size() == n) {
+                        break;
+                    }
+                    items.add(sequence);
+                }
+                return items;
             }
 
             @Override
@@ -77,6 +99,11 @@ public interface WaitingQueue {
             @Override
             public boolean removeIf(Predicate<SequenceState> filter) {
                 return queue.removeIf(filter::test);
+            }
+
+            @Override
+            public List<SequenceState> first(int n, long nowNanos) {
+                return queue.first(n, nowNanos);
             }
 
             @Override

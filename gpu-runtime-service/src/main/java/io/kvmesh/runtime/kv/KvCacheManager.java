@@ -326,14 +326,23 @@ public final class KvCacheManager {
         return new DeviceHits(hits, count, unreferenced);
     }
 
+    /** The hashes of {@code prompt}'s reusable full blocks (all but the last token's), for {@link #deviceCachedBlocks}. */
+    public long[] reusableBlockHashes(int[] prompt, String requestSalt) {
+        int reusableBlocks = Math.max(0, (prompt.length - 1) / pool.blockSize());
+        return hasherFor(requestSalt).hashFullBlocks(prompt, reusableBlocks * pool.blockSize());
+    }
+
+    /** How many of a prompt's leading full blocks ({@link #reusableBlockHashes}) the device has cached now. */
+    public int deviceCachedBlocks(int[] prompt, long[] hashes) {
+        return deviceHits(prompt, hashes).count;
+    }
+
     /**
      * How many of the device's free blocks admitting {@code prompt} now would take: the blocks it does not find cached
      * on the device, plus the cached ones no sequence references (free until it does). Changes nothing.
      */
     public int blocksToAdmit(int[] prompt, String requestSalt) {
-        int reusableBlocks = Math.max(0, (prompt.length - 1) / pool.blockSize());
-        long[] hashes = hasherFor(requestSalt).hashFullBlocks(prompt, reusableBlocks * pool.blockSize());
-        DeviceHits device = deviceHits(prompt, hashes);
+        DeviceHits device = deviceHits(prompt, reusableBlockHashes(prompt, requestSalt));
         return blocksFor(prompt.length) - device.count + device.unreferenced;
     }
 

@@ -1,8 +1,10 @@
 package io.kvmesh.runtime.lamps;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.PriorityQueue;
+import java.util.List;
+import java.util.TreeSet;
 
 /**
  * LAMPS' waiting queue: the request with the least predicted memory × time (the area under its KV-memory curve until
@@ -28,7 +30,7 @@ public final class MemoryTimeQueue<T> {
     }
 
     private final long starvationNanos;
-    private final PriorityQueue<Entry<T>> byArea = new PriorityQueue<>(
+    private final TreeSet<Entry<T>> byArea = new TreeSet<>(
             Comparator.<Entry<T>>comparingDouble(e -> e.area).thenComparingLong(e -> e.order));
     private final ArrayDeque<Entry<T>> byArrival = new ArrayDeque<>();
     private long added;
@@ -64,12 +66,10 @@ public final class MemoryTimeQueue<T> {
         if (next == null) {
             return null;
         }
-        if (next != byArea.peek()) {
+        if (next != byArea.first()) {
             promoted++;
         }
-        next.taken = true;
-        size--;
-        dropTaken();
+        take(next);
         return next.item;
     }
 
@@ -82,14 +82,12 @@ public final class MemoryTimeQueue<T> {
     /** Removes every waiting request that matches; returns whether any did. */
     public boolean removeIf(java.util.function.Predicate<T> filter) {
         boolean removed = false;
-        for (Entry<T> entry : byArrival) {
+        for (Entry<T> entry : List.copyOf(byArrival)) {
             if (!entry.taken && filter.test(entry.item)) {
-                entry.taken = true;
-                size--;
+                take(entry);
                 removed = true;
             }
         }
-        dropTaken();
         return removed;
     }
 
@@ -99,7 +97,37 @@ public final class MemoryTimeQueue<T> {
         if (oldest == null) {
             return null;
         }
-        return nowNanos - oldest.arrivedNanos >= starvationNanos ? oldest : byArea.peek();
+        return nowNanos - oldest.arrivedNanos >= starvationNanos ? oldest : byArea.first();
+    }
+
+    /** The first {@code n} requests {@link #poll} would return, in that order, left in the queue. */
+    public List<T> first(int n, long nowNanos) {
+        dropTaken();
+        List<T> items = new ArrayList<>(Math.min(n, size));
+        for (Entry<T> entry : byArrival) {
+            if (items.size() == n || nowNanos - entry.arrivedNanos < starvationNanos) {
+                break;
+            }
+            if (!entry.taken) {
+                items.add(entry.item);
+            }
+        }
+        for (Entry<T> entry : byArea) {
+            if (items.size() == n) {
+                break;
+            }
+            if (nowNanos - entry.arrivedNanos < starvationNanos) {
+                items.add(entry.item);
+            }
+        }
+        return items;
+    }
+
+    private void take(Entry<T> entry) {
+        entry.taken = true;
+        byArea.remove(entry);
+        size--;
+        dropTaken();
     }
 
     public int size() {
@@ -114,9 +142,6 @@ public final class MemoryTimeQueue<T> {
     private void dropTaken() {
         while (!byArrival.isEmpty() && byArrival.peekFirst().taken) {
             byArrival.removeFirst();
-        }
-        while (!byArea.isEmpty() && byArea.peek().taken) {
-            byArea.poll();
         }
     }
 }

@@ -64,6 +64,34 @@ class SchedulerTest {
     }
 
     @Test
+    void aWaitingRequestWhosePrefixIsCachedGoesBeforeOlderOnesWhoseIsNot() {
+        Scheduler lpm = new Scheduler(kv, 4096, 1).preferringCachedPrefixes(8);
+        SequenceState warm = request("warm", 1, 4 * 16 + 8, 1);
+        lpm.add(warm);
+        assertThat(ids(lpm.schedule())).containsExactly("warm");
+        kv.markComputed(warm.kv(), warm.tokenCount());
+        lpm.finish(warm);
+        // Two cold requests arrive first; the third continues the cached 4 blocks.
+        lpm.add(request("cold-1", 5000, 5 * 16, 1));
+        lpm.add(request("cold-2", 6000, 5 * 16, 1));
+        lpm.add(request("cached", 1, 4 * 16 + 20, 1));
+        assertThat(ids(lpm.schedule())).containsExactly("cached");
+    }
+
+    @Test
+    void withoutTheScanTheQueueOrderStands() {
+        Scheduler fifo = new Scheduler(kv, 4096, 1);
+        SequenceState warm = request("warm", 1, 4 * 16 + 8, 1);
+        fifo.add(warm);
+        fifo.schedule();
+        kv.markComputed(warm.kv(), warm.tokenCount());
+        fifo.finish(warm);
+        fifo.add(request("cold-1", 5000, 5 * 16, 1));
+        fifo.add(request("cached", 1, 4 * 16 + 20, 1));
+        assertThat(ids(fifo.schedule())).containsExactly("cold-1");
+    }
+
+    @Test
     void anIdlePoolAdmitsWhateverFits() {
         scheduler.add(request("big", 1, 19 * 16, 2000));
         assertThat(ids(scheduler.schedule())).containsExactly("big");

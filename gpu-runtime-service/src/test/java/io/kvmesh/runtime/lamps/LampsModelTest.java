@@ -118,6 +118,22 @@ class LampsModelTest {
     }
 
     @Test
+    void firstListsWhatPollWouldReturnInOrderStarvedFirst() {
+        MemoryTimeQueue<String> queue = new MemoryTimeQueue<>(1_000);
+        queue.add("big", 100, 0);
+        queue.add("small", 1, 10);
+        queue.add("medium", 10, 20);
+        queue.add("tiny", 0.5, 300);
+        assertThat(queue.first(10, 500)).containsExactly("tiny", "small", "medium", "big");
+        assertThat(queue.first(2, 1_015)).as("big and small have waited over 1 ms: oldest first").containsExactly("big", "small");
+        assertThat(queue.first(10, 1_015)).containsExactly("big", "small", "tiny", "medium");
+        queue.removeIf("small"::equals);
+        assertThat(queue.first(10, 500)).containsExactly("tiny", "medium", "big");
+        assertThat(queue.poll(500)).isEqualTo("tiny");
+        assertThat(queue.size()).isEqualTo(2);
+    }
+
+    @Test
     void peekShowsWhatPollTakesAndRemovedRequestsAreSkipped() {
         MemoryTimeQueue<String> queue = new MemoryTimeQueue<>(1_000);
         queue.add("big", 100, 0);
