@@ -13,10 +13,11 @@ import io.kvmesh.runtime.kv.SequenceBlocks;
 /**
  * Continuous batching: which sequences run in the next iteration, within a token budget. Running sequences go first
  * (decodes need one token, prefills continue in chunks); then preempted sequences, then sessions' turns resuming
- * after a tool call (the first that fits, in resume order), then waiting ones in the
- * {@link WaitingQueue}'s order (arrival, or LAMPS' memory × time) while budget, the running limit and the blocks
- * allow — a new request only while it leaves free what the running sequences and paused sessions are predicted to
- * grow into ({@link #liveWorkReserve}) — their prompts chunked into what budget is left. A waiting request whose prompt continues into blocks a running
+ * after a tool call (the first that fits, in resume order), then waiting ones in the {@link WaitingQueue}'s order
+ * (arrival, or LAMPS' memory × time; among its head, the longest device-cached prefix first) while budget, the
+ * running limit and the blocks allow — a new request only while it leaves free what the running sequences and paused
+ * sessions are predicted to grow into ({@link #liveWorkReserve}) — their prompts chunked into what budget is left. A
+ * waiting request whose prompt continues into blocks a running
  * sequence is still computing is held back until they are written, then admitted first, reusing them: two requests
  * with the same new prefix arriving together compute it once. When a sequence cannot grow, the newest running
  * sequence is preempted (its blocks released, recomputed later from the prefix cache).
@@ -51,6 +52,7 @@ public final class Scheduler {
     private static final double NEW_TOKEN_RATIO_DECAY = (INIT_NEW_TOKEN_RATIO - MIN_NEW_TOKEN_RATIO) / NEW_TOKEN_RATIO_DECAY_STEPS;
     private double newTokenRatio = INIT_NEW_TOKEN_RATIO;
     private int cachedPrefixScan;
+    /** A waiting head this old is admitted before any request with a longer cached prefix. */
     static final int MAX_JUMP_WAIT_SECONDS = 10;
     /** A held request is admitted anyway after this long, whatever is still in flight. */
     private static final long MAX_HOLD_NANOS = 5_000_000_000L;
