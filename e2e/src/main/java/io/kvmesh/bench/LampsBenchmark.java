@@ -16,10 +16,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -29,7 +31,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.PriorityQueue;
 import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
@@ -520,7 +521,7 @@ public final class LampsBenchmark {
 
             private final VirtualClock clock;
             private final PriorityQueue<Event> events = new PriorityQueue<>(
-                    java.util.Comparator.comparingLong(Event::at).thenComparingLong(Event::order));
+                    Comparator.comparingLong(Event::at).thenComparingLong(Event::order));
             private long scheduled;
 
             VirtualTimeline(VirtualClock clock) {

@@ -98,6 +98,7 @@ public final class Engine implements AutoCloseable {
         for (PausedSession pause : paused.values()) {
             if (pause.deviceBlocks() != null) {
                 double tokens = decisions.sessions().meanAddedTokens(pause.tool()) + decisions.sessions().meanGeneratedTokens(pause.tool());
+                // Only full blocks are pinned: the context's partial last block comes back as a new one too.
                 blocks += (int) Math.ceil(tokens / blockSize) + 1;
             }
         }
