@@ -3,8 +3,10 @@ package io.kvmesh.runtime.engine;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -47,7 +49,7 @@ public final class Engine implements AutoCloseable {
     /** Paused sessions in pause order (so the oldest expires first); the loop thread's. */
     private final Map<String, PausedSession> paused = new LinkedHashMap<>();
     /** Resuming turns not yet admitted: their pauses' pins wait with them. */
-    private final java.util.Set<SequenceState> resuming = new java.util.LinkedHashSet<>();
+    private final Set<SequenceState> resuming = new LinkedHashSet<>();
     private volatile PauseStats pauseStats = PauseStats.NONE;
     private volatile boolean profileAtStart;
     private boolean profiled;

@@ -190,8 +190,8 @@ public final class Scheduler {
                     break;
                 }
                 if (held == null && holdMinBlocks > 0
-                        && kv.blocksInFlight(candidate.request.promptTokens(), candidate.request.cacheSalt()) >= holdMinBlocks) {
-                    waiting.remove(candidate);
+                        && kv.blocksInFlight(candidate.request.promptTokens(), promptHashes(candidate)) >= holdMinBlocks) {
+                    takeWaiting(candidate, now);
                     candidate.heldSinceNanos = now;
                     heldForPrefix.add(candidate);
                     prefixHolds++;
@@ -199,7 +199,7 @@ public final class Scheduler {
                 }
                 if (!running.isEmpty()) {
                     reserve = reserve < 0 ? liveWorkReserve() : reserve;
-                    if (kv.pool().freeBlocks() - kv.blocksToAdmit(candidate.request.promptTokens(), candidate.request.cacheSalt()) < reserve) {
+                    if (kv.pool().freeBlocks() - kv.blocksToAdmit(candidate.request.promptTokens(), promptHashes(candidate)) < reserve) {
                         break;
                     }
                 }
@@ -209,7 +209,7 @@ public final class Scheduler {
                 if (held != null) {
                     heldForPrefix.remove(held);
                 } else {
-                    waiting.remove(candidate);
+                    takeWaiting(candidate, now);
                 }
                 next = candidate;
             }
@@ -241,11 +241,24 @@ public final class Scheduler {
     }
 
     private int cachedBlocks(SequenceState sequence) {
-        int[] prompt = sequence.request.promptTokens();
+        return kv.deviceCachedBlocks(sequence.request.promptTokens(), promptHashes(sequence));
+    }
+
+    /** The prompt's reusable block hashes, computed the first time a waiting request is looked at. */
+    private long[] promptHashes(SequenceState sequence) {
         if (sequence.promptBlockHashes == null) {
-            sequence.promptBlockHashes = kv.reusableBlockHashes(prompt, sequence.request.cacheSalt());
+            sequence.promptBlockHashes = kv.reusableBlockHashes(sequence.request.promptTokens(), sequence.request.cacheSalt());
         }
-        return kv.deviceCachedBlocks(prompt, sequence.promptBlockHashes);
+        return sequence.promptBlockHashes;
+    }
+
+    /** Takes {@code candidate} out of the waiting queue: by poll when it is the queue's own head (the usual case). */
+    private void takeWaiting(SequenceState candidate, long now) {
+        if (waiting.peek(now) == candidate) {
+            waiting.poll(now);
+        } else {
+            waiting.remove(candidate);
+        }
     }
 
     /** Gives {@code sequence} its blocks (prefix cache hits plus new ones); false when the pool has too few free. */
@@ -302,7 +315,7 @@ public final class Scheduler {
     private SequenceState releasedHold(long now) {
         for (SequenceState sequence : heldForPrefix) {
             if (now - sequence.heldSinceNanos >= MAX_HOLD_NANOS
-                    || kv.blocksInFlight(sequence.request.promptTokens(), sequence.request.cacheSalt()) < holdMinBlocks) {
+                    || kv.blocksInFlight(sequence.request.promptTokens(), promptHashes(sequence)) < holdMinBlocks) {
                 return sequence;
             }
         }

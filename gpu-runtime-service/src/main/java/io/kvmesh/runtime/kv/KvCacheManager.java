@@ -342,7 +342,12 @@ public final class KvCacheManager {
      * on the device, plus the cached ones no sequence references (free until it does). Changes nothing.
      */
     public int blocksToAdmit(int[] prompt, String requestSalt) {
-        DeviceHits device = deviceHits(prompt, reusableBlockHashes(prompt, requestSalt));
+        return blocksToAdmit(prompt, reusableBlockHashes(prompt, requestSalt));
+    }
+
+    /** {@link #blocksToAdmit(int[], String)} with the prompt's {@link #reusableBlockHashes} already computed. */
+    public int blocksToAdmit(int[] prompt, long[] hashes) {
+        DeviceHits device = deviceHits(prompt, hashes);
         return blocksFor(prompt.length) - device.count + device.unreferenced;
     }
 
@@ -356,9 +361,16 @@ public final class KvCacheManager {
         if (inFlight.isEmpty() || prompt.length == 0) {
             return 0;
         }
+        return blocksInFlight(prompt, reusableBlockHashes(prompt, requestSalt));
+    }
+
+    /** {@link #blocksInFlight(int[], String)} with the prompt's {@link #reusableBlockHashes} already computed. */
+    public int blocksInFlight(int[] prompt, long[] hashes) {
+        if (inFlight.isEmpty()) {
+            return 0;
+        }
         int blockSize = pool.blockSize();
-        int reusableBlocks = (prompt.length - 1) / blockSize;
-        long[] hashes = hasherFor(requestSalt).hashFullBlocks(prompt, reusableBlocks * blockSize);
+        int reusableBlocks = hashes.length;
         // Where admission's cached prefix ends: the device's, continued on the host tier.
         int index = deviceHits(prompt, hashes).count;
         while (host != null && index < reusableBlocks && host.lookup(hashes[index], prompt, index * blockSize) >= 0) {

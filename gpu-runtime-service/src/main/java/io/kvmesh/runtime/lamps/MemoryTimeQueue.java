@@ -82,12 +82,15 @@ public final class MemoryTimeQueue<T> {
     /** Removes every waiting request that matches; returns whether any did. */
     public boolean removeIf(java.util.function.Predicate<T> filter) {
         boolean removed = false;
-        for (Entry<T> entry : List.copyOf(byArrival)) {
+        for (Entry<T> entry : byArrival) {
             if (!entry.taken && filter.test(entry.item)) {
-                take(entry);
+                entry.taken = true;
+                byArea.remove(entry);
+                size--;
                 removed = true;
             }
         }
+        dropTaken();
         return removed;
     }
 
