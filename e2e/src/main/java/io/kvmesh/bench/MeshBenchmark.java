@@ -79,6 +79,7 @@ public final class MeshBenchmark {
             sim.put("kvmesh.sim.prefill-micros-per-token", stringArg(args, "--prefill-micros", "200"));
             sim.put("kvmesh.sim.decode-step-micros", stringArg(args, "--decode-micros", "5000"));
             sim.put("kvmesh.sim.decode-micros-per-sequence", "100");
+            sim.putAll(settings("--pod-settings", stringArg(args, "--pod-settings", "")));
             return new Options(
                     intArg(args, "--pods", quick ? 2 : 4),
                     intArg(args, "--kv-blocks", quick ? 512 : 1024),
@@ -91,20 +92,20 @@ public final class MeshBenchmark {
                     doubleArg(args, "--chat-rate", quick ? 1 : 2),
                     doubleArg(args, "--chat-seconds", quick ? 4 : 20),
                     intArg(args, "--rounds", 4),
-                    List.copyOf(policies), !has(args, "--no-chat"), Map.copyOf(sim), settings(stringArg(args, "--router-settings", "")),
+                    List.copyOf(policies), !has(args, "--no-chat"), Map.copyOf(sim), settings("--router-settings", stringArg(args, "--router-settings", "")),
                     Path.of(stringArg(args, "--csv", root.resolve("bench-results/mesh.csv").toString())),
                     Path.of(stringArg(args, "--png", root.resolve("bench-results/mesh.png").toString())),
                     root);
         }
 
-        /** {@code key=value,key=value} for every router, e.g. {@code kvmesh.groups.window=0s}. */
-        private static Map<String, String> settings(String text) {
+        /** {@code key=value,key=value} for every router or pod, e.g. {@code kvmesh.groups.window=0s}. */
+        private static Map<String, String> settings(String option, String text) {
             Map<String, String> settings = new LinkedHashMap<>();
             for (String pair : text.split(",")) {
                 if (!pair.isBlank()) {
                     int eq = pair.indexOf('=');
                     if (eq <= 0) {
-                        throw new IllegalArgumentException("--router-settings wants key=value pairs, got " + pair);
+                        throw new IllegalArgumentException(option + " wants key=value pairs, got " + pair);
                     }
                     settings.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
                 }
@@ -152,7 +153,7 @@ public final class MeshBenchmark {
                     usage: ./kvmesh bench mesh [--quick] [--pods N] [--kv-blocks N] [--policies a,b,...] [--fractions f,...]
                                                [--rates r,...] [--seconds S] [--no-chat] [--chat-rate R] [--chat-seconds S]
                                                [--rounds N] [--prefill-micros U] [--decode-micros U] [--router-settings k=v,...]
-                                               [--csv FILE] [--png FILE]
+                                               [--pod-settings k=v,...] [--csv FILE] [--png FILE]
                       --quick      2 pods, one working set (75%), two rates, 5 s steps (a smoke run)
                       --policies   any of prefix-aware,approximate-prefix,least-load,round-robin,random (default: all)
                       --fractions  shared-prefix working sets as fractions of all pods' KV capacity (default 0.4,0.75)

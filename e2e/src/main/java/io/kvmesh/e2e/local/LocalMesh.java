@@ -2,8 +2,6 @@ package io.kvmesh.e2e.local;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,7 +97,7 @@ public final class LocalMesh implements AutoCloseable {
         Map<String, String> followers = new LinkedHashMap<>(kafka);
         followers.put("kvmesh.heartbeat-timeout", options.heartbeatTimeout().toMillis() + "ms");
 
-        cacheIndex = new ServiceProcess("cache-index", jar("cache-index-service"), freePort(), followers, options.runDirectory());
+        cacheIndex = new ServiceProcess("cache-index", jar("cache-index-service"), LoopbackPorts.next(), followers, options.runDirectory());
         all.add(cacheIndex);
         for (int i = 1; i <= options.pods(); i++) {
             Map<String, String> pod = new LinkedHashMap<>(kafka);
@@ -109,7 +107,7 @@ public final class LocalMesh implements AutoCloseable {
             if (options.model() != null) {
                 pod.put("kvmesh.model-path", options.model().toString());
             }
-            ServiceProcess runtime = new ServiceProcess("runtime-" + i, jar("gpu-runtime-service"), freePort(), pod, options.runDirectory());
+            ServiceProcess runtime = new ServiceProcess("runtime-" + i, jar("gpu-runtime-service"), LoopbackPorts.next(), pod, options.runDirectory());
             runtimes.add(runtime);
             all.add(runtime);
         }
@@ -119,7 +117,7 @@ public final class LocalMesh implements AutoCloseable {
         if (options.model() != null) {
             routing.put("kvmesh.model-path", options.model().toString());
         }
-        router = new ServiceProcess("router", jar("router-service"), options.routerPort() == 0 ? freePort() : options.routerPort(),
+        router = new ServiceProcess("router", jar("router-service"), options.routerPort() == 0 ? LoopbackPorts.next() : options.routerPort(),
                 routing, options.runDirectory());
         all.add(router);
     }
@@ -180,7 +178,7 @@ public final class LocalMesh implements AutoCloseable {
      * token and CA, a lease namespace...); returns once it is ready. {@link #close()} stops it with the rest.
      */
     public ServiceProcess startOperator(Map<String, String> settings) {
-        ServiceProcess operator = new ServiceProcess("operator", jar("operator"), freePort(), settings, options.runDirectory());
+        ServiceProcess operator = new ServiceProcess("operator", jar("operator"), LoopbackPorts.next(), settings, options.runDirectory());
         all.add(operator);
         operator.start();
         awaitReady(operator);
@@ -228,7 +226,7 @@ public final class LocalMesh implements AutoCloseable {
                 "kvmesh.heartbeat-timeout", options.heartbeatTimeout().toMillis() + "ms",
                 "kvmesh.policy", policy));
         routing.putAll(settings);
-        ServiceProcess extra = new ServiceProcess(name, jar("router-service"), freePort(), routing, options.runDirectory());
+        ServiceProcess extra = new ServiceProcess(name, jar("router-service"), LoopbackPorts.next(), routing, options.runDirectory());
         all.add(extra);
         extra.start();
         awaitReady(extra);
@@ -274,13 +272,5 @@ public final class LocalMesh implements AutoCloseable {
             throw new IllegalStateException(jar + " is missing: build with ./mvnw -pl " + module + " -am package -DskipTests");
         }
         return jar;
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

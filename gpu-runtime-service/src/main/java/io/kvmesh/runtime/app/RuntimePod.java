@@ -122,7 +122,8 @@ public class RuntimePod {
                 : WaitingQueue.arrivalOrder();
         engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning(), waiting)
                         .holdingForInFlightPrefix(settings.scheduler().prefixHoldBlocks())
-                        .preferringCachedPrefixes(settings.scheduler().cachedPrefixScan()),
+                        .preferringCachedPrefixes(settings.scheduler().cachedPrefixScan())
+                        .keepingQueuedPrefixes(settings.scheduler().keepQueuedPrefixes()),
                 backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart();
         engine.start();
 

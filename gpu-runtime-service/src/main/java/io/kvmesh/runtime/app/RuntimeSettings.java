@@ -90,6 +90,13 @@ public interface RuntimeSettings {
          */
         @WithDefault("64")
         int cachedPrefixScan();
+
+        /**
+         * While requests run, a new one is admitted only if it leaves the free cached blocks that the other waiting
+         * requests of the scan will reuse (those are evicted last); false: admission may evict them.
+         */
+        @WithDefault("true")
+        boolean keepQueuedPrefixes();
     }
 
     interface Lamps {

@@ -9,6 +9,7 @@ import java.util.function.IntSupplier;
 
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.SequenceBlocks;
+import it.unimi.dsi.fastutil.ints.IntOpenHashSet;
 
 /**
  * Continuous batching: which sequences run in the next iteration, within a token budget. Running sequences go first
@@ -52,6 +53,7 @@ public final class Scheduler {
     private static final double NEW_TOKEN_RATIO_DECAY = (INIT_NEW_TOKEN_RATIO - MIN_NEW_TOKEN_RATIO) / NEW_TOKEN_RATIO_DECAY_STEPS;
     private double newTokenRatio = INIT_NEW_TOKEN_RATIO;
     private int cachedPrefixScan;
+    private boolean keepQueuedPrefixes;
     /** A waiting head this old is admitted before any request with a longer cached prefix. */
     static final int MAX_JUMP_WAIT_SECONDS = 10;
     /** A held request is admitted anyway after this long, whatever is still in flight. */
@@ -88,6 +90,18 @@ public final class Scheduler {
             throw new IllegalArgumentException("scan must not be negative");
         }
         this.cachedPrefixScan = scan;
+        return this;
+    }
+
+    /**
+     * While sequences run, admits a new request only if it leaves the free cached blocks that the other waiting
+     * requests of the scan ({@link #preferringCachedPrefixes}) will reuse, and has the pool evict those last: a queue
+     * of requests for a pod's prefixes must not evict those prefixes to raise the batch (each eviction is a whole
+     * prefix computed again, worth many batch slots). A request whose turn came by age (waited
+     * {@value #MAX_JUMP_WAIT_SECONDS} s) and an idle pod admit regardless.
+     */
+    public Scheduler keepingQueuedPrefixes(boolean keep) {
+        this.keepQueuedPrefixes = keep;
         return this;
     }
 
@@ -199,7 +213,7 @@ public final class Scheduler {
                 }
                 if (!running.isEmpty()) {
                     reserve = reserve < 0 ? liveWorkReserve() : reserve;
-                    if (kv.pool().freeBlocks() - kv.blocksToAdmit(candidate.request.promptTokens(), promptHashes(candidate)) < reserve) {
+                    if (freeAfterAdmitting(candidate, now) < reserve) {
                         break;
                     }
                 }
@@ -225,7 +239,7 @@ public final class Scheduler {
     /** The waiting queue's head, or among its first {@link #cachedPrefixScan} the one with the most blocks cached. */
     private SequenceState nextWaiting(long now) {
         SequenceState head = waiting.peek(now);
-        if (head == null || cachedPrefixScan == 0 || now - head.queuedAtNanos >= MAX_JUMP_WAIT_SECONDS * 1_000_000_000L) {
+        if (head == null || cachedPrefixScan == 0 || waitedItsTurn(head, now)) {
             return head;
         }
         SequenceState best = head;
@@ -238,6 +252,30 @@ public final class Scheduler {
             }
         }
         return best;
+    }
+
+    private static boolean waitedItsTurn(SequenceState sequence, long now) {
+        return now - sequence.queuedAtNanos >= MAX_JUMP_WAIT_SECONDS * 1_000_000_000L;
+    }
+
+    /**
+     * The device's free blocks once {@code candidate} is admitted; with {@link #keepingQueuedPrefixes}, less the free
+     * cached blocks the other scanned waiting requests will reuse.
+     */
+    private int freeAfterAdmitting(SequenceState candidate, long now) {
+        int[] prompt = candidate.request.promptTokens();
+        if (!keepQueuedPrefixes || cachedPrefixScan == 0 || waitedItsTurn(candidate, now)) {
+            return kv.pool().freeBlocks() - kv.blocksToAdmit(prompt, promptHashes(candidate));
+        }
+        // The candidate's own free hits count as kept too: admitting it references them.
+        IntOpenHashSet kept = new IntOpenHashSet();
+        kv.keepCachedPrefix(prompt, promptHashes(candidate), kept);
+        for (SequenceState sequence : waiting.first(cachedPrefixScan, now)) {
+            if (sequence != candidate) {
+                kv.keepCachedPrefix(sequence.request.promptTokens(), promptHashes(sequence), kept);
+            }
+        }
+        return kv.pool().freeBlocks() - kept.size() - kv.newBlocksToAdmit(prompt, promptHashes(candidate));
     }
 
     private int cachedBlocks(SequenceState sequence) {

@@ -199,6 +199,22 @@ public final class BlockPool {
         }
     }
 
+    /**
+     * Marks the free cached blocks of a prefix that a waiting request will reuse, given in prefix order, and moves them
+     * to the most recently used end of the reused queue (tail first, so the chain's head goes last): allocation then
+     * evicts every other free block before them.
+     */
+    public void keepForReuse(int[] prefixBlocks, int count) {
+        for (int i = count - 1; i >= 0; i--) {
+            int block = prefixBlocks[i];
+            if (refCount[block] == 0 && cached[block]) {
+                unlink(block);
+                reused[block] = true;
+                append(block);
+            }
+        }
+    }
+
     /** Free blocks waiting in the reused queue (evicted only once no other free block is left). */
     public int freeReusedBlocks() {
         return queued[REUSED];

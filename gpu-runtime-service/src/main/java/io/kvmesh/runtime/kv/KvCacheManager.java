@@ -5,6 +5,7 @@ import java.util.Objects;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
+import it.unimi.dsi.fastutil.ints.IntSet;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 
 /**
@@ -349,6 +350,29 @@ public final class KvCacheManager {
     public int blocksToAdmit(int[] prompt, long[] hashes) {
         DeviceHits device = deviceHits(prompt, hashes);
         return blocksFor(prompt.length) - device.count + device.unreferenced;
+    }
+
+    /** How many new blocks admitting {@code prompt} now would allocate: those it does not find cached on the device. */
+    public int newBlocksToAdmit(int[] prompt, long[] hashes) {
+        return blocksFor(prompt.length) - deviceHits(prompt, hashes).count;
+    }
+
+    /**
+     * Adds to {@code kept} the blocks of {@code prompt}'s prefix cached on the device that no sequence references, and
+     * has the pool evict them after every other free block ({@link BlockPool#keepForReuse}): a waiting request will
+     * reuse them, so evicting them now only means computing them again.
+     */
+    public void keepCachedPrefix(int[] prompt, long[] hashes, IntSet kept) {
+        DeviceHits device = deviceHits(prompt, hashes);
+        if (device.unreferenced == 0) {
+            return;
+        }
+        pool.keepForReuse(device.blocks, device.count);
+        for (int i = 0; i < device.count; i++) {
+            if (pool.refCount(device.blocks[i]) == 0) {
+                kept.add(device.blocks[i]);
+            }
+        }
     }
 
     /**

@@ -109,4 +109,53 @@ class SchedulerTest {
         assertThat(admitted).contains("kept").doesNotContain("swapped", "new");
         assertThat(scheduler.liveWaitingCount()).as("the big resume still waits, ahead of new requests").isEqualTo(1);
     }
+
+    @Test
+    void whileOthersRunANewRequestDoesNotEvictThePrefixAnotherWaitingRequestWillReuse() {
+        Scheduler keeping = new Scheduler(kv, 4096, 16).preferringCachedPrefixes(8).keepingQueuedPrefixes(true);
+        SequenceState running = warmTwoPrefixesThenRun(keeping);
+        // 16 free: A's 6 and B's 6 cached, 4 empty. a2 reuses A and needs 5 new blocks: the fifth would evict B's tail,
+        // which b2, waiting behind it, reuses.
+        SequenceState a2 = request("a2", 1, 6 * 16 + 70, 4);
+        SequenceState b2 = request("b2", 1000, 6 * 16 + 70, 4);
+        keeping.add(a2);
+        keeping.add(b2);
+        assertThat(ids(keeping.schedule())).doesNotContain("a2", "b2");
+        assertThat(deviceCached(b2)).isEqualTo(6);
+        // Once the running sequence frees its blocks, a2 fits without touching B's.
+        keeping.finish(running);
+        assertThat(ids(keeping.schedule())).contains("a2");
+        assertThat(deviceCached(b2)).isEqualTo(6);
+    }
+
+    @Test
+    void withoutKeepingQueuedPrefixesTheNewRequestEvictsThem() {
+        Scheduler evicting = new Scheduler(kv, 4096, 16).preferringCachedPrefixes(8).keepingQueuedPrefixes(false);
+        warmTwoPrefixesThenRun(evicting);
+        SequenceState b2 = request("b2", 1000, 6 * 16 + 70, 4);
+        evicting.add(request("a2", 1, 6 * 16 + 70, 4));
+        evicting.add(b2);
+        assertThat(ids(evicting.schedule())).contains("a2").doesNotContain("b2");
+        assertThat(deviceCached(b2)).isEqualTo(5);
+    }
+
+    /** Caches two 6-block prefixes, A (tokens from 1) and B (from 1000), then runs a 4-block request; returns it. */
+    private SequenceState warmTwoPrefixesThenRun(Scheduler on) {
+        for (int from : new int[] {1, 1000}) {
+            SequenceState warm = request("warm-" + from, from, 6 * 16 + 8, 1);
+            on.add(warm);
+            assertThat(ids(on.schedule())).containsExactly(warm.id());
+            kv.markComputed(warm.kv(), warm.tokenCount());
+            on.finish(warm);
+        }
+        SequenceState running = request("running", 5000, 4 * 16, 4);
+        on.add(running);
+        assertThat(ids(on.schedule())).containsExactly("running");
+        return running;
+    }
+
+    private int deviceCached(SequenceState sequence) {
+        int[] prompt = sequence.request.promptTokens();
+        return kv.deviceCachedBlocks(prompt, kv.reusableBlockHashes(prompt, sequence.request.cacheSalt()));
+    }
 }

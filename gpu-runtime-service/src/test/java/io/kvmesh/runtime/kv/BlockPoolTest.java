@@ -165,4 +165,23 @@ class BlockPoolTest {
         assertThatThrownBy(() -> new BlockPool(0, B, sink)).hasMessageContaining("at least one block");
         assertThatThrownBy(() -> new BlockPool(4, 0, sink)).hasMessageContaining("block size must be positive");
     }
+
+    @Test
+    void blocksKeptForAWaitingRequestAreEvictedAfterEveryOtherFreeBlock() {
+        BlockPool pool = new BlockPool(3, B, sink);
+        int[] chain = pool.allocate(2);
+        pool.cache(chain[0], 11, 0, true, tokens(100), 0);
+        pool.cache(chain[1], 12, 11, false, tokens(104), 0);
+        int[] once = pool.allocate(1);
+        pool.cache(once[0], 21, 0, true, tokens(200), 0);
+        pool.free(chain);
+        pool.free(once);
+        // Freed first and used once, the chain would go first; kept, the block freed after it goes instead.
+        pool.keepForReuse(chain, 2);
+        assertThat(pool.freeReusedBlocks()).isEqualTo(2);
+        pool.allocate(1);
+        assertThat(events).endsWith("removed 21");
+        pool.allocate(1);
+        assertThat(events).as("the chain's tail before its head").endsWith("removed 12");
+    }
 }
