@@ -87,7 +87,7 @@ public final class MeshBenchmark {
                     // pods' KV is dozens of groups, as in SGLang's generated-shared-prefix.
                     intArg(args, "--system-words", quick ? 80 : 160),
                     parseList(stringArg(args, "--fractions", quick ? "0.75" : "0.4,0.75")),
-                    parseList(stringArg(args, "--rates", quick ? "3,12" : "8,16,32,64,96")),
+                    parseList(stringArg(args, "--rates", quick ? "3,12" : "8,16,32,64,96,128")),
                     doubleArg(args, "--seconds", quick ? 5 : 15),
                     doubleArg(args, "--chat-rate", quick ? 1 : 2),
                     doubleArg(args, "--chat-seconds", quick ? 4 : 20),
@@ -142,6 +142,8 @@ public final class MeshBenchmark {
     private final Map<String, Map<String, List<MeshLoad.Outcome>>> outcomes = new LinkedHashMap<>();
     /** Per policy: why the router chose as it did (its kvmesh_router_decisions_total), as shares. */
     private final Map<String, String> decisions = new LinkedHashMap<>();
+    /** Per shared-prefix workload: the most requests/s any placement could complete on these pods ({@link #oracle}). */
+    private final Map<String, Double> capacityBounds = new LinkedHashMap<>();
 
     private MeshBenchmark(Options options) {
         this.options = options;
@@ -157,7 +159,7 @@ public final class MeshBenchmark {
                       --quick      2 pods, one working set (75%), two rates, 5 s steps (a smoke run)
                       --policies   any of prefix-aware,approximate-prefix,least-load,round-robin,random (default: all)
                       --fractions  shared-prefix working sets as fractions of all pods' KV capacity (default 0.4,0.75)
-                      --rates      the Poisson rate ladder in requests/s (default 8,16,32,64,96), --seconds per step (15)""");
+                      --rates      the Poisson rate ladder in requests/s (default 8,16,32,64,96,128), --seconds per step (15)""");
             return;
         }
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
@@ -366,7 +368,8 @@ public final class MeshBenchmark {
     /**
      * The best any placement could reuse: a group's system prompt computed once (its first request in the ladder),
      * every later request reusing the group's longest reusable prefix, taken as the most any request of that group
-     * had cached under any policy (block-aligned by the pods themselves). Fills each shared-prefix row's ratio.
+     * had cached under any policy (block-aligned by the pods themselves). Fills each shared-prefix row's ratio, and
+     * the workload's capacity bound ({@link #capacityBound}).
      */
     private void oracle() {
         for (Map.Entry<String, Map<String, List<MeshLoad.Outcome>>> workload : outcomes.entrySet()) {
@@ -387,6 +390,7 @@ public final class MeshBenchmark {
                         cached += outcome.cachedTokens();
                     }
                 }
+                capacityBounds.putIfAbsent(workload.getKey(), capacityBound(policy.getValue(), reusable));
                 double ratio = oracleCached == 0 ? Double.NaN : (double) cached / oracleCached;
                 for (int i = 0; i < rows.size(); i++) {
                     Row row = rows.get(i);
@@ -398,6 +402,36 @@ public final class MeshBenchmark {
                 }
             }
         }
+    }
+
+    /**
+     * Requests/s the pods could complete at most on the oracle's reuse, from the sim's cost model: each request's
+     * uncached prompt tokens at the prefill cost, each output token after the first at the decode cost of a full batch
+     * ({@code max-running}), every pod busy all the time, no queueing, no eviction. No routing policy can beat it; a
+     * goal above it cannot be met on these pods whatever the router does.
+     */
+    private double capacityBound(List<MeshLoad.Outcome> sent, Map<Integer, Integer> reusable) {
+        double prefill = podSetting("kvmesh.sim.prefill-micros-per-token", 0);
+        double step = podSetting("kvmesh.sim.decode-step-micros", 0);
+        double perSequence = podSetting("kvmesh.sim.decode-micros-per-sequence", 0);
+        double batch = podSetting("kvmesh.scheduler.max-running", 64);
+        Set<Integer> seen = new HashSet<>();
+        double totalMicros = 0;
+        int requests = 0;
+        for (MeshLoad.Outcome outcome : sent) {
+            boolean first = seen.add(outcome.group());
+            if (outcome.ok()) {
+                int uncached = outcome.promptTokens() - (first ? 0 : reusable.getOrDefault(outcome.group(), 0));
+                totalMicros += uncached * prefill + Math.max(0, outcome.completionTokens() - 1) * (step / batch + perSequence);
+                requests++;
+            }
+        }
+        return requests == 0 || totalMicros == 0 ? Double.NaN : options.pods * 1e6 * requests / totalMicros;
+    }
+
+    private double podSetting(String key, double otherwise) {
+        String value = options.sim.get(key);
+        return value == null ? otherwise : Double.parseDouble(value);
     }
 
     private Optional<Row> best(String workload, String policy) {
@@ -413,9 +447,11 @@ public final class MeshBenchmark {
             if (aware.isEmpty()) {
                 continue;
             }
+            double bound = capacityBounds.getOrDefault(workload, Double.NaN);
             best(workload, "round-robin").ifPresent(rr -> goals.add(new Goal(workload + ": prefix-aware req/s / round-robin",
                     aware.get().requestsPerSecond() / rr.requestsPerSecond(), 2.6, String.format(Locale.ROOT,
-                    "best completed req/s over the ladder: %.1f vs %.1f", aware.get().requestsPerSecond(), rr.requestsPerSecond()))));
+                    "best completed req/s over the ladder: %.1f vs %.1f; 2.6x needs %.1f, the pods' capacity bound is %.1f",
+                    aware.get().requestsPerSecond(), rr.requestsPerSecond(), 2.6 * rr.requestsPerSecond(), bound))));
             // TTFT at the highest offered rate at which both policies got every request (none dropped at the in-flight
             // bound, none failed): the same offered load on both sides; every rate's ratio is listed too.
             List<Row> awareRows = rows.stream().filter(r -> r.workload().equals(workload) && r.policy().equals("prefix-aware")).toList();
@@ -469,6 +505,9 @@ public final class MeshBenchmark {
                 + "/oracle = the policy's cached tokens over the whole ladder / the oracle's; drop = not sent, "
                 + MeshLoad.MAX_IN_FLIGHT + " already open)");
         decisions.forEach((policy, reasons) -> System.out.println("router decisions, " + policy + ": " + reasons));
+        capacityBounds.forEach((workload, bound) -> System.out.printf(Locale.ROOT,
+                "%s: capacity bound %.1f req/s (the oracle's reuse, full batches, no queueing: no placement completes more)%n",
+                workload, bound));
         System.out.println();
         for (Goal goal : goals) {
             System.out.printf(Locale.ROOT, "%-62s %8.2f   goal >= %-5s %-8s %s%n", goal.name(), goal.measured(), format(goal.goal()),

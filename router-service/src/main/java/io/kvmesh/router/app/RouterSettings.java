@@ -114,7 +114,7 @@ public interface RouterSettings {
         boolean enabled();
 
         /** Load wins when the most and least loaded pods' queues differ by more than this... */
-        @WithDefault("8")
+        @WithDefault("24")
         int balanceAbsThreshold();
 
         /** ...and the most loaded pod's queue is more than this times the least loaded's. */

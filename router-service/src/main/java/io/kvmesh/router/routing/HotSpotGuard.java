@@ -23,7 +23,7 @@ public final class HotSpotGuard implements RoutingPolicy {
     /** The guard's thresholds; see the class comment and the router README for the defaults' reasons. */
     public record Thresholds(int balanceAbsThreshold, double balanceRelThreshold, double cacheThreshold) {
 
-        public static final Thresholds DEFAULT = new Thresholds(8, 1.5, 0.3);
+        public static final Thresholds DEFAULT = new Thresholds(24, 1.5, 0.3);
 
         public Thresholds {
             if (balanceAbsThreshold < 0 || balanceRelThreshold < 1 || cacheThreshold < 0 || cacheThreshold > 1) {

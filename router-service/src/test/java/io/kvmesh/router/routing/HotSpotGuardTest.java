@@ -15,7 +15,8 @@ import io.kvmesh.prefix.index.PodMatch;
 class HotSpotGuardTest {
 
     private final PrefixAwarePolicy prefixAware = new PrefixAwarePolicy(PrefixAwarePolicy.Weights.DEFAULT);
-    private final HotSpotGuard guard = new HotSpotGuard(HotSpotGuard.Thresholds.DEFAULT, prefixAware);
+    // The rules with an absolute threshold of 8 (the default is 24): the examples stay small.
+    private final HotSpotGuard guard = new HotSpotGuard(new HotSpotGuard.Thresholds(8, 1.5, 0.3), prefixAware);
 
     /** A pod with {@code device}+{@code host} matched blocks, {@code queue} requests and {@code usage} of 100 blocks used. */
     private static Candidate pod(String id, int device, int host, int queue, int usage) {
@@ -139,7 +140,7 @@ class HotSpotGuardTest {
 
     @Test
     void namedPoliciesCarryTheGuardUnlessItIsOff() {
-        Candidate hot = pod("hot", 16, 0, 20, 0);
+        Candidate hot = pod("hot", 16, 0, 25, 0);
         Candidate idle = pod("idle", 0, 0, 0, 0);
         for (String name : List.of("prefix-aware", "approximate-prefix")) {
             assertThat(RoutingPolicy.named(name, PrefixAwarePolicy.Weights.DEFAULT, HotSpotGuard.Thresholds.DEFAULT)

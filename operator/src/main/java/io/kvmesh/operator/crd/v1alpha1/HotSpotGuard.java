@@ -18,9 +18,9 @@ public class HotSpotGuard {
     private boolean enabled = true;
 
     @Min(0)
-    @Default("8")
+    @Default("24")
     @JsonPropertyDescription("Load wins when the most and least loaded pods' queues differ by more than this...")
-    private int balanceAbsThreshold = 8;
+    private int balanceAbsThreshold = 24;
 
     @Min(1)
     @Default("1.5")
