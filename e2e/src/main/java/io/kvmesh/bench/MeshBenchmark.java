@@ -61,7 +61,7 @@ public final class MeshBenchmark {
     private static final List<String> AGENT_TOOLS = List.of("search", "calculator", "code_interpreter");
 
     /** What to run, from the command line. */
-    public record Options(int pods, int kvBlocks, int systemWords, double[] fractions, double[] rates, double seconds,
+    public record Options(int pods, int routers, int kvBlocks, int systemWords, double[] fractions, double[] rates, double seconds,
                           double chatRate, double chatSeconds, int rounds, List<String> policies, boolean chat,
                           Map<String, String> sim, Map<String, String> routerSettings, Path csv, Path png, Path root) {
 
@@ -82,6 +82,7 @@ public final class MeshBenchmark {
             sim.putAll(settings("--pod-settings", stringArg(args, "--pod-settings", "")));
             return new Options(
                     intArg(args, "--pods", quick ? 2 : 4),
+                    intArg(args, "--routers", 1),
                     intArg(args, "--kv-blocks", quick ? 512 : 1024),
                     // ~6 prompt tokens a word on sim pods: ~1,000-token system prompts (~500 quick), so a working set of 40% of the
                     // pods' KV is dozens of groups, as in SGLang's generated-shared-prefix.
@@ -152,11 +153,12 @@ public final class MeshBenchmark {
     public static void main(String[] args) throws Exception {
         if (has(args, "--help")) {
             System.out.println("""
-                    usage: ./kvmesh bench mesh [--quick] [--pods N] [--kv-blocks N] [--policies a,b,...] [--fractions f,...]
+                    usage: ./kvmesh bench mesh [--quick] [--pods N] [--routers N] [--kv-blocks N] [--policies a,b,...] [--fractions f,...]
                                                [--rates r,...] [--seconds S] [--no-chat] [--chat-rate R] [--chat-seconds S]
                                                [--rounds N] [--prefill-micros U] [--decode-micros U] [--router-settings k=v,...]
                                                [--pod-settings k=v,...] [--csv FILE] [--png FILE]
                       --quick      2 pods, one working set (75%), two rates, 5 s steps (a smoke run)
+                      --routers    router replicas per policy, requests spread over them in turn (default 1)
                       --policies   any of prefix-aware,approximate-prefix,least-load,round-robin,random (default: all)
                       --fractions  shared-prefix working sets as fractions of all pods' KV capacity (default 0.4,0.75)
                       --rates      the Poisson rate ladder in requests/s (default 8,16,32,64,96,128), --seconds per step (15)""");
@@ -175,8 +177,8 @@ public final class MeshBenchmark {
     private Result runAll() throws Exception {
         int capacityTokens = options.pods * options.kvBlocks * 16;
         System.out.println("load average at start (other processes share these cores): " + loadAverage());
-        System.out.printf(Locale.ROOT, "mesh benchmark: %d sim pods x %,d KV blocks (%,d tokens in all), policies %s, "
-                        + "rates %s req/s x %.0f s, %s%n", options.pods, options.kvBlocks, capacityTokens,
+        System.out.printf(Locale.ROOT, "mesh benchmark: %d sim pods x %,d KV blocks (%,d tokens in all), %d router replica(s) per "
+                        + "policy, policies %s, rates %s req/s x %.0f s, %s%n", options.pods, options.kvBlocks, capacityTokens, options.routers,
                 options.policies, Arrays.toString(options.rates), options.seconds, options.sim);
         Path runs = options.root.resolve(".kvmesh/runs/bench-mesh-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Map<String, String> pods = new LinkedHashMap<>(options.sim);
@@ -195,10 +197,17 @@ public final class MeshBenchmark {
                         fraction * 100, groups, systemTokens));
             }
             for (String policy : options.policies) {
-                progress("policy " + policy + ": starting its router");
-                ServiceProcess router = mesh.startRouter("router-" + policy, policy, options.routerSettings);
+                progress("policy " + policy + ": starting its router" + (options.routers > 1 ? "s (" + options.routers + ")" : ""));
+                List<ServiceProcess> routers = new ArrayList<>();
                 try {
-                    awaitRouting(load, router.url());
+                    for (int i = 0; i < options.routers; i++) {
+                        routers.add(mesh.startRouter("router-" + policy + (options.routers > 1 ? "-" + (i + 1) : ""), policy,
+                                options.routerSettings));
+                    }
+                    List<String> urls = routers.stream().map(ServiceProcess::url).toList();
+                    for (String url : urls) {
+                        awaitRouting(load, url);
+                    }
                     for (int f = 0; f < options.fractions.length; f++) {
                         String workload = sharedName(options.fractions[f]);
                         for (int r = 0; r < options.rates.length; r++) {
@@ -206,20 +215,20 @@ public final class MeshBenchmark {
                             List<MeshLoad.Planned> plan = shared.get(f).plan(rate, options.seconds, 1000L * f + r);
                             progress(String.format(Locale.ROOT, "%s, %s, %.0f req/s: %d requests over %.0f s", policy, workload, rate,
                                     plan.size(), options.seconds));
-                            MeshLoad.Step step = load.run(router.url(), SIM_MODEL, policy + "/" + workload, SHARED_MAX_TOKENS, plan,
+                            MeshLoad.Step step = load.run(urls, SIM_MODEL, policy + "/" + workload, SHARED_MAX_TOKENS, plan,
                                     Duration.ofSeconds(90));
                             record(workload, policy, rate, plan.size(), step);
                         }
                     }
                     if (options.chat) {
-                        chat(load, router.url(), policy, false);
-                        chat(load, router.url(), policy, true);
+                        chat(load, urls, policy, false);
+                        chat(load, urls, policy, true);
                     }
-                    String reasons = decisionReasons(router.url());
+                    String reasons = decisionReasons(urls);
                     decisions.put(policy, reasons);
                     progress(policy + ": decisions by reason: " + reasons);
                 } finally {
-                    router.stop();
+                    routers.forEach(ServiceProcess::stop);
                 }
             }
         }
@@ -266,16 +275,18 @@ public final class MeshBenchmark {
         }
     }
 
-    /** The router's decisions by reason over its whole run, e.g. "prefix 81%, load-imbalance 12%, no-match 7%". */
-    private static String decisionReasons(String routerUrl) {
+    /** The routers' decisions by reason over their whole run, e.g. "prefix 81%, load-imbalance 12%, no-match 7%". */
+    private static String decisionReasons(List<String> routerUrls) {
         try (HttpClient http = HttpClient.newHttpClient()) {
-            String text = http.send(HttpRequest.newBuilder(URI.create(routerUrl + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            Matcher m = Pattern
-                    .compile("kvmesh_router_decisions_total\\{[^}]*reason=\"([^\"]+)\"[^}]*} ([0-9.eE+]+)").matcher(text);
             Map<String, Double> counts = new LinkedHashMap<>();
-            while (m.find()) {
-                counts.merge(m.group(1), Double.parseDouble(m.group(2)), Double::sum);
+            for (String routerUrl : routerUrls) {
+                String text = http.send(HttpRequest.newBuilder(URI.create(routerUrl + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                Matcher m = Pattern
+                        .compile("kvmesh_router_decisions_total\\{[^}]*reason=\"([^\"]+)\"[^}]*} ([0-9.eE+]+)").matcher(text);
+                while (m.find()) {
+                    counts.merge(m.group(1), Double.parseDouble(m.group(2)), Double::sum);
+                }
             }
             double total = counts.values().stream().mapToDouble(Double::doubleValue).sum();
             return counts.entrySet().stream().filter(e -> e.getValue() > 0)
@@ -296,7 +307,7 @@ public final class MeshBenchmark {
      * {@code x-kvmesh-session}), which takes 0.2-2 s before the next round brings its result: the pod keeps, swaps or
      * discards the paused KV (LAMPS), and the router must send the next round back to it.
      */
-    private void chat(MeshLoad load, String routerUrl, String policy, boolean agentic) throws InterruptedException {
+    private void chat(MeshLoad load, List<String> routerUrls, String policy, boolean agentic) throws InterruptedException {
         String workload = agentic ? "agentic tool calls" : "multi-turn chat";
         List<MeshWorkloads.Conversation> conversations = MeshWorkloads.conversations(options.chatRate, options.chatSeconds,
                 options.rounds, 300, 20, agentic ? 13 : 11);
@@ -312,7 +323,8 @@ public final class MeshBenchmark {
                     for (int round = 0; round < options.rounds; round++) {
                         boolean last = round + 1 == options.rounds;
                         String tool = agentic && !last ? AGENT_TOOLS.get(calls.nextInt(AGENT_TOOLS.size())) : null;
-                        MeshLoad.Outcome outcome = load.send(routerUrl, SIM_MODEL, policy + "/" + workload, CHAT_MAX_TOKENS,
+                        // A conversation keeps its router replica (a client's connection), conversations spread over them.
+                        MeshLoad.Outcome outcome = load.send(routerUrls.get(conversation.id() % routerUrls.size()), SIM_MODEL, policy + "/" + workload, CHAT_MAX_TOKENS,
                                 conversation.id(), prompt, agentic ? policy + "-session-" + conversation.id() : null, tool);
                         answered.add(outcome);
                         if (!outcome.ok() || last) {

@@ -63,15 +63,18 @@ final class MeshLoad implements AutoCloseable {
     }
 
     /**
-     * Sends every planned request at its time (open loop) to {@code baseUrl}, waits up to {@code drain} for the last
-     * ones, and returns their outcomes (failed ones included) plus the count not sent.
+     * Sends every planned request at its time (open loop) to one of {@code baseUrls} in turn (as a Service spreads
+     * connections over router replicas), waits up to {@code drain} for the last ones, and returns their outcomes
+     * (failed ones included) plus the count not sent.
      */
-    Step run(String baseUrl, String model, String salt, int maxTokens, List<Planned> plan, Duration drain) throws InterruptedException {
+    Step run(List<String> baseUrls, String model, String salt, int maxTokens, List<Planned> plan, Duration drain) throws InterruptedException {
         List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
         int notSent = 0;
         long start = System.nanoTime();
         List<Future<?>> futures = new ArrayList<>();
+        int next = 0;
         for (Planned planned : plan) {
+            String baseUrl = baseUrls.get(next++ % baseUrls.size());
             LockSupport.parkNanos(start + planned.atNanos() - System.nanoTime());
             if (inFlight.get() >= MAX_IN_FLIGHT) {
                 notSent++;
