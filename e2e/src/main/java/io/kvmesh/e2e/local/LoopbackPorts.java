@@ -1,7 +1,6 @@
 package io.kvmesh.e2e.local;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.HashSet;
 import java.util.Set;
