@@ -132,8 +132,8 @@ public final class MeshBenchmark {
         }
     }
 
-    /** Everything a run measured. */
-    public record Result(List<Row> rows, List<Goal> goals) {
+    /** Everything a run measured; {@code capacityBounds} per shared-prefix workload ({@link #capacityBound}). */
+    public record Result(List<Row> rows, List<Goal> goals, Map<String, Double> capacityBounds) {
     }
 
     private final Options options;
@@ -243,7 +243,7 @@ public final class MeshBenchmark {
         } catch (Exception | Error e) {
             System.out.println("no plot: " + e);
         }
-        return new Result(List.copyOf(rows), List.copyOf(goals));
+        return new Result(List.copyOf(rows), List.copyOf(goals), Map.copyOf(capacityBounds));
     }
 
     static String sharedName(double fraction) {

@@ -38,6 +38,10 @@ class MeshBenchmarkTest {
         assertThat(aware.predictedHit()).isCloseTo(aware.hit(), org.assertj.core.data.Offset.offset(0.1));
         assertThat(result.goals()).extracting(MeshBenchmark.Goal::name).contains(
                 "shared-prefix 75%: prefix-aware req/s / round-robin", "shared-prefix 75%: prefix-aware hit / oracle hit");
+        // No placement completes more than the pods' capacity bound on the oracle's reuse.
+        assertThat(result.capacityBounds()).containsKey("shared-prefix 75%");
+        assertThat(result.rows()).filteredOn(row -> row.workload().equals("shared-prefix 75%"))
+                .allSatisfy(row -> assertThat(row.requestsPerSecond()).isLessThan(result.capacityBounds().get("shared-prefix 75%")));
         assertThat(Files.readAllLines(out.resolve("mesh.csv")).getFirst()).startsWith("workload,policy,offered_rps");
         assertThat(Files.size(out.resolve("mesh.png"))).isPositive();
     }
