@@ -17,7 +17,8 @@ import it.unimi.dsi.fastutil.ints.IntOpenHashSet;
  * after a tool call (the first that fits, in resume order), then waiting ones in the {@link WaitingQueue}'s order
  * (arrival, or LAMPS' memory × time; among its head, the longest device-cached prefix first) while budget, the
  * running limit and the blocks allow — a new request only while it leaves free what the running sequences and paused
- * sessions are predicted to grow into ({@link #liveWorkReserve}) — their prompts chunked into what budget is left. A
+ * sessions are predicted to grow into ({@link #liveWorkReserve}) and the cached blocks other queued requests will
+ * reuse ({@link #keepingQueuedPrefixes}) — their prompts chunked into what budget is left. A
  * waiting request whose prompt continues into blocks a running
  * sequence is still computing is held back until they are written, then admitted first, reusing them: two requests
  * with the same new prefix arriving together compute it once. When a sequence cannot grow, the newest running
