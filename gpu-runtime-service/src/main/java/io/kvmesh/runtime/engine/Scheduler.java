@@ -55,6 +55,14 @@ public final class Scheduler {
     private double newTokenRatio = INIT_NEW_TOKEN_RATIO;
     private int cachedPrefixScan;
     private boolean keepQueuedPrefixes;
+    /** The free cached blocks the scanned waiting requests will reuse ({@link #keepingQueuedPrefixes}). */
+    private final IntOpenHashSet queuedPrefixBlocks = new IntOpenHashSet();
+    /**
+     * The request this admission step's scan picked while collecting {@link #queuedPrefixBlocks}, and its
+     * device-cached blocks; null when the step did not scan (a released hold, or no keeping).
+     */
+    private SequenceState scanned;
+    private int scannedCachedBlocks;
     /** A waiting head this old is admitted before any request with a longer cached prefix. */
     static final int MAX_JUMP_WAIT_SECONDS = 10;
     /** A held request is admitted anyway after this long, whatever is still in flight. */
@@ -199,6 +207,7 @@ public final class Scheduler {
             } else if (!resumed.isEmpty()) {
                 next = admitFirstFitting(resumed);
             } else {
+                scanned = null;
                 SequenceState held = releasedHold(now);
                 SequenceState candidate = held != null ? held : nextWaiting(now);
                 if (candidate == null) {
@@ -237,20 +246,33 @@ public final class Scheduler {
         return chunks;
     }
 
-    /** The waiting queue's head, or among its first {@link #cachedPrefixScan} the one with the most blocks cached. */
+    /**
+     * The waiting queue's head, or among its first {@link #cachedPrefixScan} the one with the most blocks cached. While
+     * sequences run and {@link #keepingQueuedPrefixes}, the same walk collects {@link #queuedPrefixBlocks} for the
+     * admission check.
+     */
     private SequenceState nextWaiting(long now) {
         SequenceState head = waiting.peek(now);
         if (head == null || cachedPrefixScan == 0 || waitedItsTurn(head, now)) {
             return head;
         }
+        boolean keep = keepQueuedPrefixes && !running.isEmpty();
+        queuedPrefixBlocks.clear();
+        // The list starts with the head, which wins ties.
         SequenceState best = head;
-        int bestBlocks = cachedBlocks(head);
+        int bestBlocks = -1;
         for (SequenceState sequence : waiting.first(cachedPrefixScan, now)) {
-            int blocks = cachedBlocks(sequence);
+            int[] prompt = sequence.request.promptTokens();
+            int blocks = keep ? kv.keepCachedPrefix(prompt, promptHashes(sequence), queuedPrefixBlocks)
+                    : kv.deviceCachedBlocks(prompt, promptHashes(sequence));
             if (blocks > bestBlocks) {
                 best = sequence;
                 bestBlocks = blocks;
             }
+        }
+        if (keep) {
+            scanned = best;
+            scannedCachedBlocks = bestBlocks;
         }
         return best;
     }
@@ -269,18 +291,20 @@ public final class Scheduler {
             return kv.pool().freeBlocks() - kv.blocksToAdmit(prompt, promptHashes(candidate));
         }
         // The candidate's own free hits count as kept too: admitting it references them.
-        IntOpenHashSet kept = new IntOpenHashSet();
-        kv.keepCachedPrefix(prompt, promptHashes(candidate), kept);
-        for (SequenceState sequence : waiting.first(cachedPrefixScan, now)) {
-            if (sequence != candidate) {
-                kv.keepCachedPrefix(sequence.request.promptTokens(), promptHashes(sequence), kept);
+        int cachedBlocks;
+        if (candidate == scanned) {
+            cachedBlocks = scannedCachedBlocks;
+        } else {
+            // A released hold: nextWaiting did not scan for it.
+            queuedPrefixBlocks.clear();
+            cachedBlocks = kv.keepCachedPrefix(prompt, promptHashes(candidate), queuedPrefixBlocks);
+            for (SequenceState sequence : waiting.first(cachedPrefixScan, now)) {
+                if (sequence != candidate) {
+                    kv.keepCachedPrefix(sequence.request.promptTokens(), promptHashes(sequence), queuedPrefixBlocks);
+                }
             }
         }
-        return kv.pool().freeBlocks() - kept.size() - kv.newBlocksToAdmit(prompt, promptHashes(candidate));
-    }
-
-    private int cachedBlocks(SequenceState sequence) {
-        return kv.deviceCachedBlocks(sequence.request.promptTokens(), promptHashes(sequence));
+        return kv.pool().freeBlocks() - queuedPrefixBlocks.size() - (kv.blocksFor(prompt.length) - cachedBlocks);
     }
 
     /** The prompt's reusable block hashes, computed the first time a waiting request is looked at. */

@@ -352,27 +352,23 @@ public final class KvCacheManager {
         return blocksFor(prompt.length) - device.count + device.unreferenced;
     }
 
-    /** How many new blocks admitting {@code prompt} now would allocate: those it does not find cached on the device. */
-    public int newBlocksToAdmit(int[] prompt, long[] hashes) {
-        return blocksFor(prompt.length) - deviceHits(prompt, hashes).count;
-    }
-
     /**
      * Adds to {@code kept} the blocks of {@code prompt}'s prefix cached on the device that no sequence references, and
      * has the pool evict them after every other free block ({@link BlockPool#keepForReuse}): a waiting request will
-     * reuse them, so evicting them now only means computing them again.
+     * reuse them, so evicting them now only means computing them again. Returns how many of the prompt's leading
+     * blocks the device has cached ({@link #deviceCachedBlocks}), from the same walk.
      */
-    public void keepCachedPrefix(int[] prompt, long[] hashes, IntSet kept) {
+    public int keepCachedPrefix(int[] prompt, long[] hashes, IntSet kept) {
         DeviceHits device = deviceHits(prompt, hashes);
-        if (device.unreferenced == 0) {
-            return;
-        }
-        pool.keepForReuse(device.blocks, device.count);
-        for (int i = 0; i < device.count; i++) {
-            if (pool.refCount(device.blocks[i]) == 0) {
-                kept.add(device.blocks[i]);
+        if (device.unreferenced > 0) {
+            pool.keepForReuse(device.blocks, device.count);
+            for (int i = 0; i < device.count; i++) {
+                if (pool.refCount(device.blocks[i]) == 0) {
+                    kept.add(device.blocks[i]);
+                }
             }
         }
+        return device.count;
     }
 
     /**
@@ -446,7 +442,8 @@ public final class KvCacheManager {
     private static final int MAX_SALTS = 4096;
     private final java.util.Map<String, BlockHasher> saltedHashers = new java.util.HashMap<>();
 
-    private int blocksFor(int tokens) {
+    /** Blocks that hold {@code tokens} tokens. */
+    public int blocksFor(int tokens) {
         return (tokens + pool.blockSize() - 1) / pool.blockSize();
     }
 }
