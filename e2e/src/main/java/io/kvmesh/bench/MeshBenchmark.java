@@ -495,7 +495,10 @@ public final class MeshBenchmark {
                             "cached tokens over the whole ladder / the oracle's (each group computed once)")));
             best(workload, "approximate-prefix").ifPresent(approx -> goals.add(new Goal(workload + ": prefix-aware req/s / approximate-prefix",
                     aware.get().requestsPerSecond() / approx.requestsPerSecond(), 1.25, String.format(Locale.ROOT,
-                    "best completed req/s: %.1f vs %.1f", aware.get().requestsPerSecond(), approx.requestsPerSecond()))));
+                    "best completed req/s with %d router%s: %.1f vs %.1f; 1.25x needs %.1f, the pods' capacity bound is %.1f "
+                            + "(approximate-prefix completes %.2f of it)", options.routers, options.routers == 1 ? "" : "s",
+                    aware.get().requestsPerSecond(), approx.requestsPerSecond(), 1.25 * approx.requestsPerSecond(), bound,
+                    approx.requestsPerSecond() / bound))));
         }
     }
 

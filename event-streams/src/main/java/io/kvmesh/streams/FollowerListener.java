@@ -13,6 +13,14 @@ public interface FollowerListener {
      */
     void afterPoll(Map<Integer, Long> kvEventPositions, Set<String> changedPods);
 
+    /**
+     * A pod queued a request that will store {@code blockHashes} ({@link io.kvmesh.prefix.events.BlocksQueued}), announced
+     * in a batch the pod wrote at {@code batchMillis} (its wall clock): called as the batch is applied, before
+     * {@link #afterPoll}. A follower catching up also passes old announcements; the age says which.
+     */
+    default void queued(String podId, long[] blockHashes, long batchMillis) {
+    }
+
     FollowerListener NONE = (positions, changed) -> {
     };
 }

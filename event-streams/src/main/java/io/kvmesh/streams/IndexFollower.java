@@ -22,7 +22,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jboss.logging.Logger;
 
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.EventCodec;
+import io.kvmesh.prefix.events.KvEvent;
 import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.MalformedEventException;
 import io.kvmesh.prefix.events.PodIndexSnapshot;
@@ -245,6 +247,11 @@ public final class IndexFollower implements AutoCloseable {
                     changed.add(batch.podId());
                 }
                 default -> changed.add(batch.podId());
+            }
+            for (KvEvent event : batch.events()) {
+                if (event instanceof BlocksQueued queued) {
+                    listener.queued(batch.podId(), queued.blockHashes(), batch.ts());
+                }
             }
             batchesApplied.incrementAndGet();
             eventsApplied.addAndGet(batch.events().size());

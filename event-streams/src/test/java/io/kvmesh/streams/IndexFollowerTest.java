@@ -23,6 +23,7 @@ import io.kvmesh.kafka.broker.KafkaBroker;
 import io.kvmesh.kafka.broker.junit.KafkaBrokerExtension;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.events.BlockStored;
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.BlockUsage;
 import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.Medium;
@@ -85,7 +86,18 @@ class IndexFollowerTest {
             // A router replica started now: restores the snapshots, then tails from their offsets.
             PrefixIndex replicaIndex = new PrefixIndex();
             LivePods replicaPods = new LivePods(replicaIndex, 60_000);
-            try (IndexFollower replica = new IndexFollower(settings, replicaIndex, replicaPods, true, FollowerListener.NONE)) {
+            java.util.Map<String, long[]> announced = new java.util.concurrent.ConcurrentHashMap<>();
+            FollowerListener listener = new FollowerListener() {
+                @Override
+                public void afterPoll(java.util.Map<Integer, Long> positions, java.util.Set<String> changed) {
+                }
+
+                @Override
+                public void queued(String podId, long[] blockHashes, long batchMillis) {
+                    announced.put(podId, blockHashes);
+                }
+            };
+            try (IndexFollower replica = new IndexFollower(settings, replicaIndex, replicaPods, true, listener)) {
                 replica.start();
                 assertThat(replica.awaitCaughtUp(Duration.ofSeconds(30))).isTrue();
                 assertThat(replicaIndex.match(a)).isEqualTo(serviceIndex.match(a));
@@ -97,6 +109,14 @@ class IndexFollowerTest {
 
                 long[] more = store(publisher, "a", 1, 5_000, 2);
                 await(() -> !replicaIndex.match(more).isEmpty() && !serviceIndex.match(more).isEmpty());
+
+                // A queued request's blocks reach the listener, and the index does not hold them.
+                long[] queued = hasher.hashFullBlocks(new int[] {9, 8, 7, 6, 5, 4, 3, 2});
+                publisher.publish(new KvEventBatch("b", 1, 2, 1234, List.of(new BlocksQueued(queued))));
+                await(() -> announced.containsKey("b"));
+                assertThat(announced.get("b")).containsExactly(queued);
+                assertThat(replicaIndex.match(queued)).isEmpty();
+                assertThat(replica.outcomes(io.kvmesh.prefix.index.ApplyOutcome.SEQ_GAP)).isZero();
 
                 publisher.tombstone("a");
                 await(() -> replicaIndex.match(a).size() == 1 && serviceIndex.match(a).size() == 1);

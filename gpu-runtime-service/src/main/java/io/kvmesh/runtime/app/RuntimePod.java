@@ -124,7 +124,8 @@ public class RuntimePod {
                         .holdingForInFlightPrefix(settings.scheduler().prefixHoldBlocks())
                         .preferringCachedPrefixes(settings.scheduler().cachedPrefixScan())
                         .keepingQueuedPrefixes(settings.scheduler().keepQueuedPrefixes()),
-                backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart();
+                backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart()
+                .announcingQueuedBlocks(settings.scheduler().announceQueued());
         engine.start();
 
         RuntimeSettings.Kafka kafka = settings.kafka();

@@ -97,6 +97,13 @@ public interface RuntimeSettings {
          */
         @WithDefault("true")
         boolean keepQueuedPrefixes();
+
+        /**
+         * Each arriving request's prompt blocks go out as a {@code BlocksQueued} KV event, so every router replica (not
+         * only the sender) sends the request's siblings after it before its blocks are computed.
+         */
+        @WithDefault("true")
+        boolean announceQueued();
     }
 
     interface Lamps {

@@ -70,6 +70,7 @@ public final class Engine implements AutoCloseable {
     private long promptTokens;
     private long generatedTokens;
     private long finished;
+    private boolean announceQueued;
 
     /** An engine whose pauses follow the {@code lamps} policy with default costs (tests and tools). */
     public Engine(KvCacheManager kv, Scheduler scheduler, ForwardBackend backend, int maxContextTokens) {
@@ -114,6 +115,15 @@ public final class Engine implements AutoCloseable {
 
     public void start() {
         loop.start();
+    }
+
+    /**
+     * Announces each submitted request's prompt blocks as a {@code BlocksQueued} KV event as it arrives, so router
+     * replicas other than the sender learn where its prefix will be before the pod has computed it.
+     */
+    public Engine announcingQueuedBlocks(boolean announce) {
+        this.announceQueued = announce;
+        return this;
     }
 
     /** Measures the backend on scratch blocks before serving (see {@link #profile}); call before {@link #start}. */
@@ -164,6 +174,9 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException(refusal);
         }
         SequenceState sequence = new SequenceState(request);
+        if (announceQueued) {
+            sequence.promptBlockHashes = kv.announceQueued(request.promptTokens(), request.cacheSalt());
+        }
         submissions.add(sequence);
         return () -> sequence.cancelled = true;
     }

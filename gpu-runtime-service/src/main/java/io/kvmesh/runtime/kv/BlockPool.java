@@ -133,6 +133,14 @@ public final class BlockPool {
         return (double) usedBlocks() / totalBlocks();
     }
 
+    /**
+     * Tells the pool's event sink that a queued request will store these blocks ({@link KvEventSink#queued}). Touches no
+     * pool state, so any thread may call it (the sink is thread-safe).
+     */
+    public void announceQueued(long[] blockHashes) {
+        events.queued(blockHashes);
+    }
+
     /** The hashes of every cached block, in no particular order (what the pod's KV events have announced). */
     public long[] cachedHashes() {
         return blockByHash.keySet().toLongArray();

@@ -353,6 +353,21 @@ public final class KvCacheManager {
     }
 
     /**
+     * Announces a newly submitted {@code prompt}'s reusable full blocks (the KV event {@code BlocksQueued}): every router
+     * replica then expects this pod to hold them, not only the one that sent the request. Returns their hashes
+     * ({@link #reusableBlockHashes}) for the scheduler to keep. Safe on any thread, so a request is announced as it
+     * arrives, not when the engine thread next looks (a prefill step can take hundreds of milliseconds); routers drop
+     * the blocks their index already holds.
+     */
+    public long[] announceQueued(int[] prompt, String requestSalt) {
+        long[] hashes = reusableBlockHashes(prompt, requestSalt);
+        if (hashes.length > 0) {
+            pool.announceQueued(hashes);
+        }
+        return hashes;
+    }
+
+    /**
      * Adds to {@code kept} the blocks of {@code prompt}'s prefix cached on the device that no sequence references, and
      * has the pool evict them after every other free block ({@link BlockPool#keepForReuse}): a waiting request will
      * reuse them, so evicting them now only means computing them again. Returns how many of the prompt's leading
@@ -440,7 +455,8 @@ public final class KvCacheManager {
     }
 
     private static final int MAX_SALTS = 4096;
-    private final java.util.Map<String, BlockHasher> saltedHashers = new java.util.HashMap<>();
+    // Concurrent: request threads hash prompts to announce them (announceQueued) while the engine thread admits.
+    private final java.util.Map<String, BlockHasher> saltedHashers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Blocks that hold {@code tokens} tokens. */
     public int blocksFor(int tokens) {

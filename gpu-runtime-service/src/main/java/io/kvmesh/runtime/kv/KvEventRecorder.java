@@ -8,6 +8,7 @@ import it.unimi.dsi.fastutil.ints.IntArrayList;
 import it.unimi.dsi.fastutil.longs.LongArrayList;
 
 import io.kvmesh.prefix.events.BlockRemoved;
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.BlockStored;
 import io.kvmesh.prefix.events.KvEvent;
 import io.kvmesh.prefix.events.KvEventBatch;
@@ -61,6 +62,12 @@ public final class KvEventRecorder implements KvEventSink {
             runMedium = medium;
         }
         runHashes.add(blockHash);
+    }
+
+    @Override
+    public synchronized void queued(long[] blockHashes) {
+        closeRun();
+        pending.add(new BlocksQueued(blockHashes));
     }
 
     /** The events recorded since the last drain as the next batch, or empty when nothing happened. */

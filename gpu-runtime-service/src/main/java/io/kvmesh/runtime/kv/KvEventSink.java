@@ -4,7 +4,7 @@ import io.kvmesh.prefix.events.Medium;
 
 /**
  * Receives what a {@link BlockPool} did to its cached blocks, in order, naming the pool's tier; the source of the pod's
- * KV events. The device pool and the host pool share one sink, so the pod's events form one numbered stream.
+ * KV events (with the requests queued, from {@link KvCacheManager#announceQueued}). The device pool and the host pool share one sink, so the pod's events form one numbered stream.
  */
 public interface KvEventSink {
 
@@ -13,6 +13,13 @@ public interface KvEventSink {
 
     /** A cached block left the prefix cache (evicted to make room). */
     void removed(long blockHash, Medium medium);
+
+    /**
+     * A request joined the pod's queue whose prompt has these blocks: those not cached yet will be stored once computed.
+     * Not a change to the cache; routers hold them as speculative entries. Called from request threads.
+     */
+    default void queued(long[] blockHashes) {
+    }
 
     /** Sink that ignores everything, for pools nobody observes. */
     KvEventSink NONE = new KvEventSink() {

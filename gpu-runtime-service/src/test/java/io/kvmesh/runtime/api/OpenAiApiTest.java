@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import io.kvmesh.kafka.broker.quarkus.KafkaBrokerTestResource;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.events.BlockStored;
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.EventCodec;
 import io.kvmesh.prefix.events.KvEvent;
 import io.kvmesh.prefix.events.KvEventBatch;
@@ -427,6 +428,9 @@ class OpenAiApiTest {
         String bootstrap = ConfigProvider.getConfig().getValue("kvmesh.kafka.bootstrap-servers", String.class);
         EventCodec codec = new EventCodec();
         List<Long> published = new ArrayList<>();
+        // The pod's event stream in order: 'Q' for the request's blocks announced queued, 'S' for them stored.
+        StringBuilder order = new StringBuilder();
+        List<Long> announced = new ArrayList<>();
         List<PodStatus> statuses = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -444,6 +448,12 @@ class OpenAiApiTest {
                         for (KvEvent event : batch.events()) {
                             if (event instanceof BlockStored stored) {
                                 published.addAll(boxed(stored.blockHashes()));
+                                if (boxed(stored.blockHashes()).contains(expected[0])) {
+                                    order.append('S');
+                                }
+                            } else if (event instanceof BlocksQueued queued && queued.blockHashes()[0] == expected[0]) {
+                                announced.addAll(boxed(queued.blockHashes()));
+                                order.append('Q');
                             }
                         }
                     } else if (record.value() != null) {
@@ -453,6 +463,10 @@ class OpenAiApiTest {
             }
         }
         assertThat(published).containsAll(boxed(expected));
+        // Announced as it arrived, before it was computed, under the hashes it is stored by (its reusable full blocks:
+        // all but a last block that ends the prompt).
+        assertThat(order.toString()).startsWith("QS");
+        assertThat(announced).isEqualTo(boxed(java.util.Arrays.copyOf(expected, (new ByteTokenizer().encode(prompt, true).length - 1) / 16)));
         assertThat(statuses).isNotEmpty();
         assertThat(statuses.getLast().modelId()).isEqualTo("kvmesh-sim");
         assertThat(statuses.getLast().deviceBlocks().total()).isEqualTo(4096);

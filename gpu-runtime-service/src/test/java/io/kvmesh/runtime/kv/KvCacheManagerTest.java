@@ -10,6 +10,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
+import io.kvmesh.prefix.events.BlockStored;
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.Medium;
 import io.kvmesh.prefix.index.PodMatch;
@@ -55,6 +57,42 @@ class KvCacheManagerTest {
         assertThat(kv.queryTokens()).isEqualTo(276 * 2);
         assertThat(kv.hitTokens()).isEqualTo(256);
         assertThat(second.blocks()).startsWith(java.util.Arrays.copyOf(firstBlocks, 16));
+    }
+
+    /**
+     * A submitted prompt announces its reusable full blocks under the hashes the pod stores them by once computed: a
+     * router's speculative entries from the announcement are then confirmed by the {@code BlockStored}. The prompt's
+     * last, partial block is not announced (it is never cached for reuse).
+     */
+    @Test
+    void aSubmittedPromptAnnouncesTheBlocksItWillStore() {
+        KvCacheManager kv = manager(64);
+        int[] system = range(1000, 256);
+        SequenceBlocks first = kv.admit("r1", concat(system, range(5000, 20)));
+        prefill(kv, first);
+        kv.release(first);
+        recorder.drain(0);
+
+        int[] prompt = concat(system, range(7000, 40)); // 296 tokens: 18 reusable full blocks, the first 16 cached
+        long[] hashes = kv.announceQueued(prompt, "");
+        assertThat(hashes).containsExactly(kv.reusableBlockHashes(prompt, ""));
+        assertThat(hashes).hasSize(18);
+        assertThat(recorder.drain(1).orElseThrow().events()).containsExactly(new BlocksQueued(hashes));
+
+        SequenceBlocks second = kv.admit("r2", prompt);
+        prefill(kv, second);
+        List<Long> stored = new ArrayList<>();
+        for (var event : recorder.drain(2).orElseThrow().events()) {
+            if (event instanceof BlockStored blocks) {
+                for (long hash : blocks.blockHashes()) {
+                    stored.add(hash);
+                }
+            }
+        }
+        assertThat(stored).contains(hashes[16], hashes[17]);
+
+        assertThat(kv.announceQueued(range(1, 16), "")).isEmpty();
+        assertThat(recorder.drain(3)).isEmpty();
     }
 
     /** Different cache salts (tenants) never share a block; equal salts do, and so does no salt with no salt. */

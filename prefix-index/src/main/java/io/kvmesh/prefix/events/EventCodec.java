@@ -182,8 +182,9 @@ public final class EventCodec {
                 yield new BlockRemoved(hashes, e.enumValue("medium", Medium.class));
             }
             case "AllBlocksCleared" -> new AllBlocksCleared();
+            case "BlocksQueued" -> new BlocksQueued(e.blockHashes("blockHashes"));
             default -> throw new MalformedEventException(e.path("type"), "unknown event type \"" + type
-                    + "\" (known: BlockStored, BlockRemoved, AllBlocksCleared)");
+                    + "\" (known: BlockStored, BlockRemoved, AllBlocksCleared, BlocksQueued)");
         });
     }
 
@@ -213,6 +214,7 @@ public final class EventCodec {
             case AllBlocksCleared cleared -> {
                 // no fields
             }
+            case BlocksQueued queued -> writeHashes(json, "blockHashes", queued.blockHashes());
         }
         json.writeEndObject();
     }

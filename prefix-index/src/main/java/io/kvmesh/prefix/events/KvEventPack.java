@@ -20,7 +20,7 @@ import org.msgpack.value.ValueType;
  * MessagePack for {@link KvEventBatch}, the value written to {@code kv-events}. Events keep vLLM's wire shape
  * (vLLM publishes its KV events as msgspec "array-like, tagged" structs): {@code ["BlockStored", blockHashes,
  * parentHash, tokenIds, blockSize, loraId, medium]}, {@code ["BlockRemoved", blockHashes, medium]},
- * {@code ["AllBlocksCleared"]}; the batch is {@code [v, podId, epoch, seq, ts, events]}. Block hashes are unsigned
+ * {@code ["AllBlocksCleared"]}, and kvmesh's own {@code ["BlocksQueued", blockHashes]}; the batch is {@code [v, podId, epoch, seq, ts, events]}. Block hashes are unsigned
  * 64-bit integers, token ids unsigned 32-bit. Elements after the known ones are ignored, so a newer writer may append
  * fields (as msgspec does for optional ones); a missing or nil {@code medium} means {@code DEVICE}, as in vLLM.
  *
@@ -73,6 +73,11 @@ final class KvEventPack {
                     case AllBlocksCleared cleared -> {
                         pack.packArrayHeader(1);
                         pack.packString("AllBlocksCleared");
+                    }
+                    case BlocksQueued queued -> {
+                        pack.packArrayHeader(2);
+                        pack.packString("BlocksQueued");
+                        packHashes(pack, queued.blockHashes());
                     }
                 }
             }
@@ -208,8 +213,16 @@ final class KvEventPack {
                     at(path).skip(fields - 1);
                     yield new AllBlocksCleared();
                 }
+                case "BlocksQueued" -> {
+                    if (fields < 2) {
+                        throw at(path).malformed("BlocksQueued needs blockHashes");
+                    }
+                    long[] hashes = at(path + ".blockHashes").hashes();
+                    at(path).skip(fields - 2);
+                    yield new BlocksQueued(hashes);
+                }
                 default -> throw malformed("unknown event type \"" + type
-                        + "\" (known: BlockStored, BlockRemoved, AllBlocksCleared)");
+                        + "\" (known: BlockStored, BlockRemoved, AllBlocksCleared, BlocksQueued)");
             };
         }
 

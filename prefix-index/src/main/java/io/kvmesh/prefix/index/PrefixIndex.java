@@ -18,6 +18,7 @@ import it.unimi.dsi.fastutil.longs.LongArrayList;
 
 import io.kvmesh.prefix.events.AllBlocksCleared;
 import io.kvmesh.prefix.events.BlockRemoved;
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.BlockStored;
 import io.kvmesh.prefix.events.KvEvent;
 import io.kvmesh.prefix.events.KvEventBatch;
@@ -368,6 +369,9 @@ public final class PrefixIndex {
                 }
             }
             case AllBlocksCleared cleared -> clear(pod);
+            case BlocksQueued queued -> {
+                // Not held yet: routers read these as speculative entries; the index waits for BlockStored.
+            }
         }
     }
 

@@ -17,7 +17,8 @@ class EventCodecTest {
                 new BlockStored(new long[] {0x12f97814221eb941L, -1L}, null, new int[] {1, 2, 3, 4, 5, 6, 7, -1}, 4, Medium.DEVICE),
                 new BlockStored(new long[] {42L}, 0x12f97814221eb941L, new int[] {9, 9}, 2, Medium.HOST),
                 new BlockRemoved(new long[] {-1L}, Medium.DEVICE),
-                new AllBlocksCleared()));
+                new AllBlocksCleared(),
+                new BlocksQueued(new long[] {7L, -1L})));
     }
 
     private static PodStatus sampleStatus() {
@@ -44,7 +45,8 @@ class EventCodecTest {
                 .contains("{\"type\":\"BlockStored\",\"blockHashes\":[\"12f97814221eb941\",\"ffffffffffffffff\"],\"parentHash\":null,"
                         + "\"tokenIds\":[1,2,3,4,5,6,7,4294967295],\"blockSize\":4,\"medium\":\"DEVICE\"}")
                 .contains("{\"type\":\"BlockRemoved\",\"blockHashes\":[\"ffffffffffffffff\"],\"medium\":\"DEVICE\"}")
-                .contains("{\"type\":\"AllBlocksCleared\"}");
+                .contains("{\"type\":\"AllBlocksCleared\"}")
+                .contains("{\"type\":\"BlocksQueued\",\"blockHashes\":[\"0000000000000007\",\"ffffffffffffffff\"]}");
     }
 
     @Test

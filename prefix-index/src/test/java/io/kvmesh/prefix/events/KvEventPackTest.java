@@ -23,7 +23,8 @@ class KvEventPackTest {
                         new int[] {1, 2, 127, 128, 255, 256, 65535, 65536, 100_000, -1, 0, 7, 8, 9, 10, 11}, 4, Medium.DEVICE),
                 new BlockStored(new long[] {42L}, 0x92f97814221eb941L, new int[] {9, 9}, 2, Medium.HOST),
                 new BlockRemoved(new long[] {-1L}, Medium.DEVICE),
-                new AllBlocksCleared()));
+                new AllBlocksCleared(),
+                new BlocksQueued(new long[] {7L, -1L})));
     }
 
     @Test
@@ -53,6 +54,7 @@ class KvEventPackTest {
         assertThat(events.get(1).toJson()).isEqualTo("[\"BlockStored\",[42]," + Long.toUnsignedString(0x92f97814221eb941L) + ",[9,9],2,null,\"HOST\"]");
         assertThat(events.get(2).toJson()).isEqualTo("[\"BlockRemoved\",[18446744073709551615],\"DEVICE\"]");
         assertThat(events.get(3).toJson()).isEqualTo("[\"AllBlocksCleared\"]");
+        assertThat(events.get(4).toJson()).isEqualTo("[\"BlocksQueued\",[7,18446744073709551615]]");
     }
 
     @Test

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.events.AllBlocksCleared;
+import io.kvmesh.prefix.events.BlocksQueued;
 import io.kvmesh.prefix.events.BlockRemoved;
 import io.kvmesh.prefix.events.BlockStored;
 import io.kvmesh.prefix.events.KvEvent;
@@ -53,6 +54,16 @@ class PrefixIndexTest {
         assertThat(index.match(prompt)).containsExactly(
                 new PodMatch("a", 4, 4, 0),
                 new PodMatch("b", 2, 2, 0));
+    }
+
+    /** A request the pod only queued is not held: the index waits for its {@code BlockStored}. */
+    @Test
+    void queuedBlocksAreNotHeld() {
+        long[] prompt = request(100, 6);
+        send("a", stored(slice(prompt, 0, 2), Medium.DEVICE));
+        assertThat(send("a", new BlocksQueued(slice(prompt, 2, 6)))).isEqualTo(ApplyOutcome.APPLIED);
+        assertThat(index.match(prompt)).containsExactly(new PodMatch("a", 2, 2, 0));
+        assertThat(index.holds("a", prompt[2])).isFalse();
     }
 
     /**

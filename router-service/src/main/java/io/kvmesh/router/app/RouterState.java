@@ -99,8 +99,21 @@ public class RouterState {
         if (streams.createTopics()) {
             PoolTopicsAdmin.ensureTopics(streams);
         }
-        // Applied KV events confirm speculative entries (the follower's thread, after each poll).
-        follower = new IndexFollower(streams, index, pods, true, (positions, changed) -> selector.prefixes().indexChanged(changed));
+        follower = new IndexFollower(streams, index, pods, true, new FollowerListener() {
+            // Applied KV events confirm speculative entries (the follower's thread, after each poll).
+            @Override
+            public void afterPoll(Map<Integer, Long> positions, Set<String> changed) {
+                selector.prefixes().indexChanged(changed);
+            }
+
+            // Requests the pods queued become speculative entries, unless older than an entry lives (a catching-up read).
+            @Override
+            public void queued(String podId, long[] blockHashes, long batchMillis) {
+                if (System.currentTimeMillis() - batchMillis < speculative.ttlMillis()) {
+                    selector.prefixes().queued(podId, blockHashes);
+                }
+            }
+        });
         follower.start();
         LOG.infof("router (policy %s) following %s.* on %s", settings.policy(), kafka.topicPrefix(), kafka.bootstrapServers());
     }

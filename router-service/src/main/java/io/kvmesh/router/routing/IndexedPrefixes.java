@@ -8,8 +8,9 @@ import io.kvmesh.prefix.index.PodMatch;
 import io.kvmesh.prefix.index.PrefixIndex;
 
 /**
- * The pods' prefixes as their KV events tell them (the router's index replica), extended by this router's
- * {@link SpeculativeEntries}: a pod's match is its index match, continued by the consecutive blocks it holds
+ * The pods' prefixes as their KV events tell them (the router's index replica), extended by
+ * {@link SpeculativeEntries} for this router's decisions and for the requests pods announce queued (whichever replica
+ * sent them): a pod's match is its index match, continued by the consecutive blocks it holds
  * speculatively (counted as device blocks: a request just computed them there).
  */
 public final class IndexedPrefixes implements PrefixView {
@@ -48,6 +49,12 @@ public final class IndexedPrefixes implements PrefixView {
         int known = index.match(blockHashes).stream().filter(m -> m.podId().equals(podId))
                 .mapToInt(PodMatch::matchedBlocks).findFirst().orElse(0);
         speculative.insert(podId, blockHashes, known);
+    }
+
+    /** The pod's announcement covers requests other router replicas sent: their siblings here follow them too. */
+    @Override
+    public void queued(String podId, long[] blockHashes) {
+        routed(podId, blockHashes);
     }
 
     @Override

@@ -18,6 +18,13 @@ public interface PrefixView {
     /** A request of {@code blockHashes} was sent to {@code podId}: the pod will soon hold them. */
     void routed(String podId, long[] blockHashes);
 
+    /**
+     * {@code podId} queued a request that will store {@code blockHashes} (its {@code BlocksQueued} event): whichever
+     * router sent it, the pod will soon hold them. Ignored by a view that learns only from its own decisions.
+     */
+    default void queued(String podId, long[] blockHashes) {
+    }
+
     /** The index changed for these pods (their KV events were applied). */
     default void indexChanged(Set<String> podIds) {
     }

@@ -43,6 +43,27 @@ class SpeculativeEntriesTest {
         assertThat(speculative.counts()).isEqualTo(new SpeculativeEntries.Counts(4, 0, 4, 0));
     }
 
+    /**
+     * Another router replica sent the request; the pod announced the prompt's blocks as it queued it. This replica now
+     * matches the whole prompt on that pod (index plus the announced blocks past it, as speculative entries), until the
+     * TTL, or the pod's {@code BlockStored} confirms the entries.
+     */
+    @Test
+    void aPodsAnnouncedQueuedBlocksCountForItOnEveryReplica() {
+        stored("a", 0, 11, 12);
+        prefixes.queued("a", prompt);
+        assertThat(prefixes.match(prompt)).containsEntry("a", new PodMatch("a", 4, 4, 0)).hasSize(1);
+        stored("a", 1, 13, 14);
+        prefixes.indexChanged(Set.of("a"));
+        assertThat(speculative.counts()).isEqualTo(new SpeculativeEntries.Counts(2, 2, 0, 0));
+        assertThat(prefixes.match(prompt)).containsEntry("a", new PodMatch("a", 4, 4, 0));
+
+        // The approximate policy's table learns from its own decisions only: an announcement changes nothing there.
+        LearnedPrefixes learned = new LearnedPrefixes(64);
+        learned.queued("b", prompt);
+        assertThat(learned.match(prompt)).isEmpty();
+    }
+
     @Test
     void insertThenExpireLeavesNothingBehind() {
         IndexStats before = index.stats();
