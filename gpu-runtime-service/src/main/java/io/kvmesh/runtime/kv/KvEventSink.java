@@ -4,7 +4,8 @@ import io.kvmesh.prefix.events.Medium;
 
 /**
  * Receives what a {@link BlockPool} did to its cached blocks, in order, naming the pool's tier; the source of the pod's
- * KV events (with the requests queued, from {@link KvCacheManager#announceQueued}). The device pool and the host pool share one sink, so the pod's events form one numbered stream.
+ * KV events (with the requests queued, from {@link KvCacheManager#announceQueued}). The device pool and the host pool
+ * share one sink, so the pod's events form one numbered stream.
  */
 public interface KvEventSink {
 
