@@ -275,6 +275,9 @@ public final class MeshBenchmark {
         }
     }
 
+    private static final Pattern DECISIONS =
+            Pattern.compile("kvmesh_router_decisions_total\\{[^}]*reason=\"([^\"]+)\"[^}]*} ([0-9.eE+]+)");
+
     /** The routers' decisions by reason over their whole run, e.g. "prefix 81%, load-imbalance 12%, no-match 7%". */
     private static String decisionReasons(List<String> routerUrls) {
         try (HttpClient http = HttpClient.newHttpClient()) {
@@ -282,8 +285,7 @@ public final class MeshBenchmark {
             for (String routerUrl : routerUrls) {
                 String text = http.send(HttpRequest.newBuilder(URI.create(routerUrl + "/metrics")).build(),
                         HttpResponse.BodyHandlers.ofString()).body();
-                Matcher m = Pattern
-                        .compile("kvmesh_router_decisions_total\\{[^}]*reason=\"([^\"]+)\"[^}]*} ([0-9.eE+]+)").matcher(text);
+                Matcher m = DECISIONS.matcher(text);
                 while (m.find()) {
                     counts.merge(m.group(1), Double.parseDouble(m.group(2)), Double::sum);
                 }
