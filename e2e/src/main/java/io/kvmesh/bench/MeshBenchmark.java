@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
@@ -218,6 +219,7 @@ public final class MeshBenchmark {
                             MeshLoad.Step step = load.run(urls, SIM_MODEL, policy + "/" + workload, SHARED_MAX_TOKENS, plan,
                                     Duration.ofSeconds(90));
                             record(workload, policy, rate, plan.size(), step);
+                            progress(placement(step));
                         }
                     }
                     if (options.chat) {
@@ -354,6 +356,36 @@ public final class MeshBenchmark {
         int requests = conversations.size() * options.rounds;
         record(workload, policy, options.chatRate * options.rounds, requests,
                 new MeshLoad.Step(List.copyOf(answered), requests - answered.size(), 0, start));
+    }
+
+    /**
+     * Where a step's work went: each pod's share of the prompt tokens it had to compute (uncached), how many groups
+     * were served by more than one pod, and the requests that computed most of their prompt (under half cached): on a
+     * pod new to their group in this step, by the router's reason for sending them there, or on a pod that had served
+     * the group before in the step (it had evicted the prefix). A placement is only as fast as its busiest pod.
+     */
+    static String placement(MeshLoad.Step step) {
+        Map<String, Long> computed = new TreeMap<>();
+        Map<Integer, Set<String>> podsByGroup = new HashMap<>();
+        Map<String, Integer> recomputed = new TreeMap<>();
+        List<MeshLoad.Outcome> ok = step.outcomes().stream().filter(o -> o.ok() && o.pod() != null)
+                .sorted(Comparator.comparingLong(MeshLoad.Outcome::sentNanos)).toList();
+        for (MeshLoad.Outcome o : ok) {
+            computed.merge(o.pod(), (long) o.promptTokens() - o.cachedTokens(), Long::sum);
+            boolean newPod = podsByGroup.computeIfAbsent(o.group(), g -> new HashSet<>()).add(o.pod());
+            if (2L * o.cachedTokens() < o.promptTokens()) {
+                recomputed.merge(newPod ? "new pod (" + o.reason() + ")" : "evicted", 1, Integer::sum);
+            }
+        }
+        if (computed.isEmpty()) {
+            return "placement: no answers";
+        }
+        double mean = computed.values().stream().mapToLong(Long::longValue).average().orElse(0);
+        long max = computed.values().stream().mapToLong(Long::longValue).max().orElse(0);
+        long spread = podsByGroup.values().stream().filter(pods -> pods.size() > 1).count();
+        return String.format(Locale.ROOT, "placement: computed prompt tokens per pod %s (busiest/mean %.2f); %d of %d groups"
+                + " on >1 pod; mostly computed: %s", computed.values(), mean == 0 ? 0 : max / mean, spread, podsByGroup.size(),
+                recomputed.isEmpty() ? "none" : recomputed);
     }
 
     private void record(String workload, String policy, double offered, int planned, MeshLoad.Step step) {

@@ -38,7 +38,7 @@ final class MeshLoad implements AutoCloseable {
 
     /** One answered (or failed) request. {@code group} is the workload's prefix group or conversation, -1 for none. */
     record Outcome(int group, long sentNanos, long firstEventNanos, long doneNanos, int promptTokens, int cachedTokens,
-                   int predictedCachedTokens, int completionTokens, String pod, String text, String error) {
+                   int predictedCachedTokens, int completionTokens, String pod, String reason, String text, String error) {
 
         boolean ok() {
             return error == null;
@@ -122,6 +122,7 @@ final class MeshLoad implements AutoCloseable {
         int completion = 0;
         int predicted = -1;
         String pod = null;
+        String reason = null;
         StringBuilder text = new StringBuilder();
         try {
             ObjectNode body = JSON.createObjectNode().put("model", model).put("prompt", prompt).put("max_tokens", maxTokens)
@@ -139,6 +140,7 @@ final class MeshLoad implements AutoCloseable {
             HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             pod = response.headers().firstValue("x-kvmesh-pod").orElse(null);
             predicted = response.headers().firstValue("x-kvmesh-predicted-cached-tokens").map(Integer::parseInt).orElse(-1);
+            reason = response.headers().firstValue("x-kvmesh-routing-reason").orElse(null);
             if (response.statusCode() != 200) {
                 String error = new String(response.body().readAllBytes(), StandardCharsets.UTF_8);
                 return failed(group, sent, "status " + response.statusCode() + ": " + error);
@@ -179,7 +181,7 @@ final class MeshLoad implements AutoCloseable {
             }
             long end = System.nanoTime();
             return new Outcome(group, sent, first < 0 ? end : first, end, promptTokens, cached, Math.max(0, predicted), completion,
-                    pod, text.toString(), null);
+                    pod, reason, text.toString(), null);
         } catch (Exception e) {
             return failed(group, sent, e.getClass().getSimpleName() + ": " + e.getMessage());
         }
@@ -187,7 +189,7 @@ final class MeshLoad implements AutoCloseable {
 
     private static Outcome failed(int group, long sent, String error) {
         long now = System.nanoTime();
-        return new Outcome(group, sent, now, now, 0, 0, 0, 0, null, "", error);
+        return new Outcome(group, sent, now, now, 0, 0, 0, 0, null, null, "", error);
     }
 
     @Override

@@ -46,6 +46,24 @@ class MeshBenchmarkTest {
         assertThat(Files.size(out.resolve("mesh.png"))).isPositive();
     }
 
+    @Test
+    void placementNamesEachPodsComputedTokensAndWhyAGroupWasComputedAgain() {
+        MeshLoad.Step step = new MeshLoad.Step(java.util.List.of(
+                outcome(1, 0, "pod-a", 1000, 0, "no-match"),
+                outcome(1, 1, "pod-a", 1000, 900, "prefix"),
+                outcome(1, 2, "pod-b", 1000, 0, "load-imbalance"),
+                outcome(1, 3, "pod-a", 1000, 100, "prefix"),
+                outcome(2, 4, "pod-b", 500, 400, "prefix")), 0, 0, 0);
+
+        assertThat(MeshBenchmark.placement(step)).isEqualTo("placement: computed prompt tokens per pod [2000, 1100]"
+                + " (busiest/mean 1.29); 1 of 2 groups on >1 pod; mostly computed: {evicted=1, new pod (load-imbalance)=1,"
+                + " new pod (no-match)=1}");
+    }
+
+    private static MeshLoad.Outcome outcome(int group, long sent, String pod, int prompt, int cached, String reason) {
+        return new MeshLoad.Outcome(group, sent, sent + 1, sent + 2, prompt, cached, cached, 1, pod, reason, "x", null);
+    }
+
     private static MeshBenchmark.Row row(MeshBenchmark.Result result, String workload, String policy, double offered) {
         return result.rows().stream().filter(r -> r.workload().equals(workload) && r.policy().equals(policy) && r.offered() == offered)
                 .findFirst().orElseThrow();

@@ -57,6 +57,8 @@ public class ProxyRoutes {
     /** The session key of paused tool calls (the pod's; the router passes it on untouched). */
     private static final String SESSION_HEADER = "x-kvmesh-session";
     private static final String PREDICTED_CACHED_HEADER = "x-kvmesh-predicted-cached-tokens";
+    /** Why the pod was chosen ({@code DecisionReason}'s label, or {@code failover} after a pod failed first). */
+    private static final String ROUTING_REASON_HEADER = "x-kvmesh-routing-reason";
 
     private final RouterState state;
     private final InferenceRequestParser parser = new InferenceRequestParser();
@@ -237,6 +239,7 @@ public class ProxyRoutes {
                         // What the index predicted this pod holds of the prompt; the pod's usage says what it reused.
                         ctx.response().putHeader(PREDICTED_CACHED_HEADER,
                                 Integer.toString(chosen.match().matchedBlocks() * state.settings().blockSize()));
+                        ctx.response().putHeader(ROUTING_REASON_HEADER, attempt == 0 ? decision.reason().label() : "failover");
                         long headReceived = System.nanoTime();
                         ctx.response().headersEndHandler(v -> overhead.held(sent[0] - since, System.nanoTime() - headReceived));
                         relay(ctx, pod, response);

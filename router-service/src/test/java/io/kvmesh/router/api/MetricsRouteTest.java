@@ -88,7 +88,8 @@ class MetricsRouteTest {
                 .body(containsString("kvmesh_router_decisions_total{policy=\"prefix-aware\",reason=\"no-match\"} 0.0"));
 
         given().contentType(ContentType.JSON).body(COMPLETION).post("/v1/completions").then().statusCode(200)
-                .header("x-kvmesh-pod", "fake-pod").body("choices[0].text", equalTo("x"));
+                .header("x-kvmesh-pod", "fake-pod").header("x-kvmesh-routing-reason", "no-match")
+                .body("choices[0].text", equalTo("x"));
 
         given().get("/metrics").then().statusCode(200)
                 .contentType(containsString("text/plain"))
