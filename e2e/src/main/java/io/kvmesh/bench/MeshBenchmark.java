@@ -80,6 +80,13 @@ public final class MeshBenchmark {
             sim.put("kvmesh.sim.prefill-micros-per-token", stringArg(args, "--prefill-micros", "200"));
             sim.put("kvmesh.sim.decode-step-micros", stringArg(args, "--decode-micros", "5000"));
             sim.put("kvmesh.sim.decode-micros-per-sequence", "100");
+            if (has(args, "--fcfs-pods")) {
+                // Pods that admit strictly in arrival order, as vLLM's default scheduler does (the pods llm-d's published
+                // routing ratios were measured on): no cached-prefix-first scan, no keeping queued prefixes, no holds.
+                sim.put("kvmesh.scheduler.cached-prefix-scan", "0");
+                sim.put("kvmesh.scheduler.keep-queued-prefixes", "false");
+                sim.put("kvmesh.scheduler.prefix-hold-blocks", "0");
+            }
             sim.putAll(settings("--pod-settings", stringArg(args, "--pod-settings", "")));
             return new Options(
                     intArg(args, "--pods", quick ? 2 : 4),
@@ -157,8 +164,9 @@ public final class MeshBenchmark {
                     usage: ./kvmesh bench mesh [--quick] [--pods N] [--routers N] [--kv-blocks N] [--policies a,b,...] [--fractions f,...]
                                                [--rates r,...] [--seconds S] [--no-chat] [--chat-rate R] [--chat-seconds S]
                                                [--rounds N] [--prefill-micros U] [--decode-micros U] [--router-settings k=v,...]
-                                               [--pod-settings k=v,...] [--csv FILE] [--png FILE]
+                                               [--pod-settings k=v,...] [--fcfs-pods] [--csv FILE] [--png FILE]
                       --quick      2 pods, one working set (75%), two rates, 5 s steps (a smoke run)
+                      --fcfs-pods  pods admit in arrival order (vLLM's default), not longest cached prefix first
                       --routers    router replicas per policy, requests spread over them in turn (default 1)
                       --policies   any of prefix-aware,approximate-prefix,least-load,round-robin,random (default: all)
                       --fractions  shared-prefix working sets as fractions of all pods' KV capacity (default 0.4,0.75)

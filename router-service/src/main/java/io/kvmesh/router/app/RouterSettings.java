@@ -75,6 +75,13 @@ public interface RouterSettings {
         Duration maxWait();
     }
 
+    /**
+     * prefix-aware: a pod's queue is its heartbeat's plus the requests it announced since (whichever replica sent them)
+     * less those it likely finished meanwhile, not the heartbeat's alone (see PodArrivals).
+     */
+    @WithDefault("true")
+    boolean announcedArrivals();
+
     /** Pods tried for one request at most (the best first, the next on a failure before it answers). */
     @WithDefault("3")
     int maxTries();

@@ -18,6 +18,8 @@ import io.kvmesh.openai.PromptFormat;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.prefix.index.LivePods;
 import io.kvmesh.prefix.index.PrefixIndex;
+import io.kvmesh.router.routing.OpenRequests;
+import io.kvmesh.router.routing.PodArrivals;
 import io.kvmesh.router.routing.PodSelector;
 import io.kvmesh.router.routing.PrefixAwarePolicy;
 import io.kvmesh.router.routing.PrefixGroups;
@@ -76,9 +78,13 @@ public class RouterState {
         this.speculative = new SpeculativeEntries(settings.speculative().ttl().toMillis(), () -> System.nanoTime() / 1_000_000);
         PrefixView prefixes = settings.policy().equals("approximate-prefix")
                 ? new LearnedPrefixes(settings.approximate().blocksPerPod()) : new IndexedPrefixes(index, speculative);
+        // Only the policy that reads KV events counts the pods' announced arrivals into their queues.
+        PodArrivals arrivals = settings.policy().equals("prefix-aware") && settings.announcedArrivals()
+                ? new PodArrivals(System::currentTimeMillis) : null;
         this.selector = new PodSelector(prefixes, pods, RoutingPolicy.named(settings.policy(),
                 new PrefixAwarePolicy.Weights(w.prefix(), w.hostBlock(), w.queue(), w.kvUsage()),
-                g.enabled() ? new HotSpotGuard.Thresholds(g.balanceAbsThreshold(), g.balanceRelThreshold(), g.cacheThreshold()) : null));
+                g.enabled() ? new HotSpotGuard.Thresholds(g.balanceAbsThreshold(), g.balanceRelThreshold(), g.cacheThreshold()) : null),
+                new OpenRequests(), arrivals);
     }
 
     /**
@@ -109,6 +115,9 @@ public class RouterState {
             // Requests the pods queued become speculative entries, unless older than an entry lives (a catching-up read).
             @Override
             public void queued(String podId, long[] blockHashes, long batchMillis) {
+                if (selector.arrivals() != null) {
+                    selector.arrivals().announced(podId, batchMillis);
+                }
                 if (System.currentTimeMillis() - batchMillis < speculative.ttlMillis()) {
                     selector.prefixes().queued(podId, blockHashes);
                 }

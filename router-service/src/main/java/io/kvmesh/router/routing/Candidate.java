@@ -4,10 +4,15 @@ import io.kvmesh.prefix.events.PodStatus;
 import io.kvmesh.prefix.index.PodMatch;
 
 /**
- * A live pod that can serve a request, with how much of the request's prefix it holds (0 blocks when none) and how many
- * requests this router has open on it ({@link OpenRequests}).
+ * A live pod that can serve a request, with how much of the request's prefix it holds (0 blocks when none), how many
+ * requests this router has open on it ({@link OpenRequests}) and its queue as reported: its heartbeat's running and
+ * waiting requests, or an estimate of them now ({@link PodArrivals}).
  */
-public record Candidate(PodStatus status, PodMatch match, int openHere) {
+public record Candidate(PodStatus status, PodMatch match, int openHere, int reportedQueue) {
+
+    public Candidate(PodStatus status, PodMatch match, int openHere) {
+        this(status, match, openHere, status.running() + status.waiting());
+    }
 
     public Candidate(PodStatus status, PodMatch match) {
         this(status, match, 0);
@@ -18,11 +23,11 @@ public record Candidate(PodStatus status, PodMatch match, int openHere) {
     }
 
     /**
-     * Requests running and waiting on the pod: as of its last heartbeat, or this router's own open requests there if
-     * more (they are current; the heartbeat may be up to a status interval old).
+     * Requests running and waiting on the pod: as reported, or this router's own open requests there if more (they are
+     * current; a heartbeat may be up to a status interval old).
      */
     public int queue() {
-        return Math.max(status.running() + status.waiting(), openHere);
+        return Math.max(reportedQueue, openHere);
     }
 
     public double kvUsage() {

@@ -23,28 +23,36 @@ public final class PodSelector {
     private final LivePods pods;
     private final RoutingPolicy policy;
     private final OpenRequests open;
+    /** Null: queues as the heartbeats report them. */
+    private final PodArrivals arrivals;
 
     public PodSelector(PrefixView prefixes, LivePods pods, RoutingPolicy policy) {
-        this(prefixes, pods, policy, new OpenRequests());
+        this(prefixes, pods, policy, new OpenRequests(), null);
     }
 
-    public PodSelector(PrefixView prefixes, LivePods pods, RoutingPolicy policy, OpenRequests open) {
+    /** {@code arrivals}: pods' queues from their heartbeats and announcements since; null, from heartbeats alone. */
+    public PodSelector(PrefixView prefixes, LivePods pods, RoutingPolicy policy, OpenRequests open, PodArrivals arrivals) {
         this.prefixes = prefixes;
         this.pods = pods;
         this.policy = policy;
         this.open = open;
+        this.arrivals = arrivals;
     }
 
     /** The decision for a request of {@code blockHashes} to {@code modelId}; empty when no pod serves it. */
     public RoutingDecision select(String modelId, long[] blockHashes, Set<String> suspects) {
         List<PodStatus> live = pods.live();
-        prefixes.retainPods(live.stream().map(PodStatus::podId).collect(Collectors.toSet()));
+        Set<String> liveIds = live.stream().map(PodStatus::podId).collect(Collectors.toSet());
+        prefixes.retainPods(liveIds);
+        if (arrivals != null) {
+            arrivals.retainPods(liveIds);
+        }
         Map<String, PodMatch> matches = prefixes.match(blockHashes);
         List<Candidate> candidates = live.stream()
                 .filter(PodStatus::ready)
                 .filter(status -> status.modelId().equals(modelId))
                 .map(status -> new Candidate(status, matches.getOrDefault(status.podId(), new PodMatch(status.podId(), 0, 0, 0)),
-                        open.count(status.podId())))
+                        open.count(status.podId()), arrivals == null ? status.running() + status.waiting() : arrivals.queue(status)))
                 .toList();
         Ranking ranking = policy.rank(candidates, blockHashes.length);
         List<Candidate> ranked = ranking.ranked();
@@ -59,6 +67,11 @@ public final class PodSelector {
     /** The request of {@code decision} was sent to {@code podId}. */
     public void dispatched(RoutingDecision decision, String podId) {
         prefixes.routed(podId, decision.blockHashes());
+    }
+
+    /** Where pods' announced arrivals go; null when this selector reads queues from heartbeats alone. */
+    public PodArrivals arrivals() {
+        return arrivals;
     }
 
     /** This router's open requests per pod. */

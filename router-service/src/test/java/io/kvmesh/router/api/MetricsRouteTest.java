@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -21,6 +22,8 @@ import com.sun.net.httpserver.HttpServer;
 
 import io.kvmesh.kafka.broker.quarkus.KafkaBrokerTestResource;
 import io.kvmesh.prefix.events.BlockUsage;
+import io.kvmesh.prefix.events.BlocksQueued;
+import io.kvmesh.prefix.events.KvEventBatch;
 import io.kvmesh.prefix.events.PodStatus;
 import io.kvmesh.prefix.events.PoolTopics;
 import io.kvmesh.streams.PodEventPublisher;
@@ -111,5 +114,19 @@ class MetricsRouteTest {
         given().get("/router/stats").then().statusCode(200)
                 .body("decisions.no-match", equalTo(1))
                 .body("speculativeEntries.held", greaterThan(0));
+
+        // A request the pod announces after its last heartbeat (sent by another replica: this one has none open there)
+        // counts in its queue at once.
+        given().contentType(ContentType.JSON).body(COMPLETION).post("/router/explain").then().body("ranked[0].queue", equalTo(0));
+        try (PodEventPublisher publisher = new PodEventPublisher(streams)) {
+            publisher.publish(new KvEventBatch("fake-pod", 1, 0, System.currentTimeMillis(),
+                    List.of(new BlocksQueued(new long[] {42, 43}))));
+        }
+        deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline && !given().contentType(ContentType.JSON).body(COMPLETION).post("/router/explain")
+                .then().extract().path("ranked[0].queue").equals(1)) {
+            Thread.sleep(100);
+        }
+        given().contentType(ContentType.JSON).body(COMPLETION).post("/router/explain").then().body("ranked[0].queue", equalTo(1));
     }
 }
