@@ -39,6 +39,11 @@ public final class PodSelector {
         this.arrivals = arrivals;
     }
 
+    /** The pod's queue as its heartbeat reports it, brought up to date with its announced arrivals when counted. */
+    private int reportedQueue(PodStatus status) {
+        return arrivals == null ? status.running() + status.waiting() : arrivals.queue(status);
+    }
+
     /** The decision for a request of {@code blockHashes} to {@code modelId}; empty when no pod serves it. */
     public RoutingDecision select(String modelId, long[] blockHashes, Set<String> suspects) {
         List<PodStatus> live = pods.live();
@@ -52,7 +57,7 @@ public final class PodSelector {
                 .filter(PodStatus::ready)
                 .filter(status -> status.modelId().equals(modelId))
                 .map(status -> new Candidate(status, matches.getOrDefault(status.podId(), new PodMatch(status.podId(), 0, 0, 0)),
-                        open.count(status.podId()), arrivals == null ? status.running() + status.waiting() : arrivals.queue(status)))
+                        open.count(status.podId()), reportedQueue(status)))
                 .toList();
         Ranking ranking = policy.rank(candidates, blockHashes.length);
         List<Candidate> ranked = ranking.ranked();

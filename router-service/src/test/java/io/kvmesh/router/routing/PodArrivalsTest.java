@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import io.kvmesh.prefix.events.BlockUsage;
 import io.kvmesh.prefix.events.PodStatus;
+import io.kvmesh.prefix.index.PodMatch;
 
 class PodArrivalsTest {
 
@@ -69,9 +70,9 @@ class PodArrivalsTest {
     void theCandidatesQueueIsTheEstimateOrThisRoutersOpenRequestsIfMore() {
         PodStatus status = status("a", 2, 0, 0, 9_900);
         arrivals.announced("a", 9_950);
-        Candidate estimated = new Candidate(status, new io.kvmesh.prefix.index.PodMatch("a", 0, 0, 0), 1, arrivals.queue(status));
+        Candidate estimated = new Candidate(status, new PodMatch("a", 0, 0, 0), 1, arrivals.queue(status));
         assertThat(estimated.queue()).isEqualTo(3);
-        Candidate busierHere = new Candidate(status, new io.kvmesh.prefix.index.PodMatch("a", 0, 0, 0), 5, arrivals.queue(status));
+        Candidate busierHere = new Candidate(status, new PodMatch("a", 0, 0, 0), 5, arrivals.queue(status));
         assertThat(busierHere.queue()).isEqualTo(5);
     }
 }
