@@ -11,7 +11,12 @@ import io.kvmesh.prefix.index.PodMatch;
 public record Candidate(PodStatus status, PodMatch match, int openHere, int reportedQueue) {
 
     public Candidate(PodStatus status, PodMatch match, int openHere) {
-        this(status, match, openHere, status.running() + status.waiting());
+        this(status, match, openHere, heartbeatQueue(status));
+    }
+
+    /** Running and waiting requests as the pod's heartbeat reports them. */
+    static int heartbeatQueue(PodStatus status) {
+        return status.running() + status.waiting();
     }
 
     public Candidate(PodStatus status, PodMatch match) {

@@ -44,7 +44,7 @@ public final class PodArrivals {
 
     /** The pod's running and waiting requests now, as far as its heartbeat and announcements tell. */
     public synchronized int queue(PodStatus status) {
-        int reported = status.running() + status.waiting();
+        int reported = Candidate.heartbeatQueue(status);
         LongArrayFIFOQueue times = announced.get(status.podId());
         if (times == null) {
             return reported;

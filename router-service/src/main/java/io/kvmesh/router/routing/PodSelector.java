@@ -41,7 +41,7 @@ public final class PodSelector {
 
     /** The pod's queue as its heartbeat reports it, brought up to date with its announced arrivals when counted. */
     private int reportedQueue(PodStatus status) {
-        return arrivals == null ? status.running() + status.waiting() : arrivals.queue(status);
+        return arrivals == null ? Candidate.heartbeatQueue(status) : arrivals.queue(status);
     }
 
     /** The decision for a request of {@code blockHashes} to {@code modelId}; empty when no pod serves it. */
