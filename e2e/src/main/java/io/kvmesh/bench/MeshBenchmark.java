@@ -82,9 +82,11 @@ public final class MeshBenchmark {
             sim.put("kvmesh.sim.decode-micros-per-sequence", "100");
             if (has(args, "--fcfs-pods")) {
                 // Pods that admit strictly in arrival order, as vLLM's default scheduler does (the pods llm-d's published
-                // routing ratios were measured on): no cached-prefix-first scan, no keeping queued prefixes, no holds.
+                // routing ratios were measured on): no cached-prefix-first scan, no keeping queued or recently reused
+                // prefixes, no holds.
                 sim.put("kvmesh.scheduler.cached-prefix-scan", "0");
                 sim.put("kvmesh.scheduler.keep-queued-prefixes", "false");
+                sim.put("kvmesh.scheduler.protect-reused-for", "0s");
                 sim.put("kvmesh.scheduler.prefix-hold-blocks", "0");
             }
             sim.putAll(settings("--pod-settings", stringArg(args, "--pod-settings", "")));

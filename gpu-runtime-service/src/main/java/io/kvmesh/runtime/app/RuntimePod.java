@@ -123,7 +123,8 @@ public class RuntimePod {
         engine = new Engine(kv, new Scheduler(kv, settings.scheduler().tokenBudget(), settings.scheduler().maxRunning(), waiting)
                         .holdingForInFlightPrefix(settings.scheduler().prefixHoldBlocks())
                         .preferringCachedPrefixes(settings.scheduler().cachedPrefixScan())
-                        .keepingQueuedPrefixes(settings.scheduler().keepQueuedPrefixes()),
+                        .keepingQueuedPrefixes(settings.scheduler().keepQueuedPrefixes())
+                        .protectingReusedPrefixes(settings.scheduler().protectReusedFor(), settings.scheduler().protectMinRunning()),
                 backend, maxContext, decisions, lamps.pauseTimeout()).profilingAtStart()
                 .announcingQueuedBlocks(settings.scheduler().announceQueued());
         engine.start();

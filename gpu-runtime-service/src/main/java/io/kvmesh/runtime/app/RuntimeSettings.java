@@ -99,6 +99,19 @@ public interface RuntimeSettings {
         boolean keepQueuedPrefixes();
 
         /**
+         * With keep-queued-prefixes, while at least {@link #protectMinRunning} requests run, a new one is admitted only
+         * if it leaves free the reused prefixes (shared prompts, kept contexts) freed within this window: their next
+         * request is likely a moment away, and computing a prefix again costs more than a slightly larger batch gains.
+         * 0 protects none.
+         */
+        @WithDefault("2s")
+        Duration protectReusedFor();
+
+        /** Below this many running requests, admission ignores {@link #protectReusedFor} (decodes need a batch). */
+        @WithDefault("8")
+        int protectMinRunning();
+
+        /**
          * Each arriving request's prompt blocks go out as a {@code BlocksQueued} KV event, so every router replica (not
          * only the sender) sends the request's siblings after it before its blocks are computed.
          */

@@ -1,5 +1,6 @@
 package io.kvmesh.runtime.engine;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -18,7 +19,8 @@ import it.unimi.dsi.fastutil.ints.IntOpenHashSet;
  * (arrival, or LAMPS' memory × time; among its head, the longest device-cached prefix first) while budget, the
  * running limit and the blocks allow — a new request only while it leaves free what the running sequences and paused
  * sessions are predicted to grow into ({@link #liveWorkReserve}) and the cached blocks other queued requests will
- * reuse ({@link #keepingQueuedPrefixes}) — their prompts chunked into what budget is left. A
+ * reuse ({@link #keepingQueuedPrefixes}) and the reused prefixes freed moments ago ({@link #protectingReusedPrefixes})
+ * — their prompts chunked into what budget is left. A
  * waiting request whose prompt continues into blocks a running
  * sequence is still computing is held back until they are written, then admitted first, reusing them: two requests
  * with the same new prefix arriving together compute it once. When a sequence cannot grow, the newest running
@@ -63,6 +65,9 @@ public final class Scheduler {
      */
     private SequenceState scanned;
     private int scannedCachedBlocks;
+    /** How long a reused prefix stays protected from admissions once freed; 0 protects none ({@link #protectingReusedPrefixes}). */
+    private long protectReusedNanos;
+    private int protectMinRunning;
     /** A waiting head this old is admitted before any request with a longer cached prefix. */
     static final int MAX_JUMP_WAIT_SECONDS = 10;
     /** A held request is admitted anyway after this long, whatever is still in flight. */
@@ -114,9 +119,28 @@ public final class Scheduler {
         return this;
     }
 
-    /** Reads the time (how long requests have waited or been held) from {@code clock}. */
+    /**
+     * With {@link #keepingQueuedPrefixes}, while at least {@code minRunning} sequences run, a new request is admitted
+     * only if it also leaves free the reused prefixes freed within the last {@code window}: a group's shared prompt
+     * that no request happens to hold or wait for at this moment, whose next request is likely a moment away. Filling
+     * the pool past it makes the batch a few requests larger and costs a whole prefix computed again when that request
+     * comes (measured in {@code ./kvmesh bench mesh} at 75% of KV: most of what keeps the pods under their bound);
+     * below {@code minRunning} running (a small batch is what decodes pay for) and for requests whose turn came by age,
+     * admission is as before. A zero window protects nothing.
+     */
+    public Scheduler protectingReusedPrefixes(Duration window, int minRunning) {
+        if (window.isNegative() || minRunning < 1) {
+            throw new IllegalArgumentException("window must not be negative and minRunning must be positive");
+        }
+        this.protectReusedNanos = window.toNanos();
+        this.protectMinRunning = minRunning;
+        return this;
+    }
+
+    /** Reads the time (how long requests have waited or been held, when blocks were freed) from {@code clock}. */
     public Scheduler timedBy(EngineClock clock) {
         this.clock = clock;
+        kv.pool().timedBy(clock::nanoTime);
         return this;
     }
 
@@ -304,7 +328,11 @@ public final class Scheduler {
                 }
             }
         }
-        return kv.pool().freeBlocks() - queuedPrefixBlocks.size() - (kv.blocksFor(prompt.length) - cachedBlocks);
+        int free = kv.pool().freeBlocks() - queuedPrefixBlocks.size() - (kv.blocksFor(prompt.length) - cachedBlocks);
+        if (protectReusedNanos > 0 && running.size() >= protectMinRunning) {
+            free -= kv.pool().recentlyFreedReusedBlocks(now - protectReusedNanos, queuedPrefixBlocks);
+        }
+        return free;
     }
 
     /** The prompt's reusable block hashes, computed the first time a waiting request is looked at. */

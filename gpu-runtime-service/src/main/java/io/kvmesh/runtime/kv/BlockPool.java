@@ -2,7 +2,9 @@ package io.kvmesh.runtime.kv;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.LongSupplier;
 
+import it.unimi.dsi.fastutil.ints.IntSet;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 
 import io.kvmesh.prefix.events.Medium;
@@ -46,6 +48,9 @@ public final class BlockPool {
     private final int[] head = {NONE, NONE};
     private final int[] tail = {NONE, NONE};
     private final int[] queued = {0, 0};
+    /** When each free block joined its queue (nanoseconds of {@link #clock}): the reused queue is in that order. */
+    private final long[] freedAt;
+    private LongSupplier clock = System::nanoTime;
     private int freeCount;
     private final Long2IntOpenHashMap blockByHash;
     private final KvEventSink events;
@@ -77,11 +82,18 @@ public final class BlockPool {
         this.next = new int[blocks];
         this.queue = new byte[blocks];
         Arrays.fill(queue, (byte) NONE);
+        this.freedAt = new long[blocks];
         this.blockByHash = new Long2IntOpenHashMap(blocks);
         this.blockByHash.defaultReturnValue(NONE);
         for (int block = 0; block < blocks; block++) {
             append(block);
         }
+    }
+
+    /** Reads the time blocks are freed at from {@code nanoTime} (the engine's clock: virtual in simulations). */
+    public BlockPool timedBy(LongSupplier nanoTime) {
+        this.clock = Objects.requireNonNull(nanoTime, "nanoTime");
+        return this;
     }
 
     public int blockSize() {
@@ -229,6 +241,21 @@ public final class BlockPool {
     }
 
     /**
+     * Free blocks of the reused queue that were freed (or kept for a waiting request) at or after {@code sinceNanos},
+     * except those in {@code excluded}: prefixes in use moments ago, which the next request of their group is likely
+     * to reuse. Walks the queue from its most recent end, so costs the count it returns.
+     */
+    public int recentlyFreedReusedBlocks(long sinceNanos, IntSet excluded) {
+        int count = 0;
+        for (int block = tail[REUSED]; block != NONE && freedAt[block] - sinceNanos >= 0; block = prev[block]) {
+            if (!excluded.contains(block)) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /**
      * Enters a full block into the prefix cache under {@code blockHash}, remembering its tokens. Returns false (and
      * leaves the block uncached) when another block already holds that hash: two sequences computed the same block.
      */
@@ -285,6 +312,7 @@ public final class BlockPool {
         }
         tail[q] = block;
         queue[block] = (byte) q;
+        freedAt[block] = clock.getAsLong();
         queued[q]++;
         freeCount++;
     }

@@ -2,6 +2,7 @@ package io.kvmesh.runtime.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -157,5 +158,48 @@ class SchedulerTest {
     private int deviceCached(SequenceState sequence) {
         int[] prompt = sequence.request.promptTokens();
         return kv.deviceCachedBlocks(prompt, kv.reusableBlockHashes(prompt, sequence.request.cacheSalt()));
+    }
+
+    @Test
+    void whileOthersRunANewRequestLeavesAPrefixReusedMomentsAgoUntilItCools() {
+        long[] now = {0};
+        Scheduler protecting = new Scheduler(kv, 4096, 16).preferringCachedPrefixes(8).keepingQueuedPrefixes(true)
+                .protectingReusedPrefixes(Duration.ofSeconds(2), 1).timedBy(() -> now[0]);
+        computeAndReusePrefixA(protecting);
+        SequenceState running = request("running", 5000, 4 * 16, 4);
+        protecting.add(running);
+        assertThat(ids(protecting.schedule())).containsExactly("running");
+        SequenceState a3 = request("a3", 1, 6 * 16 + 8, 1);
+        // 16 free, 6 of them A's; a 12-block prompt fits only by evicting two of A's blocks.
+        now[0] = Duration.ofSeconds(1).toNanos();
+        protecting.add(request("other", 9000, 12 * 16 - 8, 4));
+        assertThat(ids(protecting.schedule())).doesNotContain("other");
+        assertThat(deviceCached(a3)).isEqualTo(6);
+        // Two seconds after A was last used, it is fair game.
+        now[0] = Duration.ofMillis(2_100).toNanos();
+        assertThat(ids(protecting.schedule())).contains("other");
+        assertThat(deviceCached(a3)).isEqualTo(4);
+    }
+
+    @Test
+    void withoutProtectionTheNewRequestEvictsAPrefixReusedMomentsAgo() {
+        Scheduler plain = new Scheduler(kv, 4096, 16).preferringCachedPrefixes(8).keepingQueuedPrefixes(true);
+        computeAndReusePrefixA(plain);
+        plain.add(request("running", 5000, 4 * 16, 4));
+        plain.schedule();
+        plain.add(request("other", 9000, 12 * 16 - 8, 4));
+        assertThat(ids(plain.schedule())).contains("other");
+        assertThat(deviceCached(request("a3", 1, 6 * 16 + 8, 1))).isEqualTo(4);
+    }
+
+    /** Prefix A (6 blocks, tokens from 1) computed, then reused by a second request; both finished, nothing queued for A. */
+    private void computeAndReusePrefixA(Scheduler on) {
+        for (String id : new String[] {"a1", "a2"}) {
+            SequenceState a = request(id, 1, 6 * 16 + 8, 1);
+            on.add(a);
+            assertThat(ids(on.schedule())).containsExactly(id);
+            kv.markComputed(a.kv(), a.tokenCount());
+            on.finish(a);
+        }
     }
 }

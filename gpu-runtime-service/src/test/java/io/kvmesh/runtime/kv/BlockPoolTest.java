@@ -8,6 +8,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import it.unimi.dsi.fastutil.ints.IntSet;
+
 class BlockPoolTest {
 
     private static final int B = 4;
@@ -183,5 +185,38 @@ class BlockPoolTest {
         assertThat(events).endsWith("removed 21");
         pool.allocate(1);
         assertThat(events).as("the chain's tail before its head").endsWith("removed 12");
+    }
+
+    @Test
+    void countsTheReusedBlocksFreedWithinAWindowExceptTheExcluded() {
+        long[] now = {1_000};
+        BlockPool pool = new BlockPool(6, B, sink).timedBy(() -> now[0]);
+        int[] old = reusedChain(pool, 10, 0);
+        now[0] = 5_000;
+        int[] recent = reusedChain(pool, 20, 40);
+        int[] once = pool.allocate(1);
+        pool.cache(once[0], 30, 0, true, tokens(80), 0);
+        pool.free(once);
+        assertThat(pool.freeReusedBlocks()).isEqualTo(4);
+        assertThat(pool.recentlyFreedReusedBlocks(4_000, IntSet.of())).as("used once: not counted").isEqualTo(2);
+        assertThat(pool.recentlyFreedReusedBlocks(1_000, IntSet.of())).isEqualTo(4);
+        assertThat(pool.recentlyFreedReusedBlocks(4_000, IntSet.of(recent[1]))).isEqualTo(1);
+        assertThat(pool.recentlyFreedReusedBlocks(6_000, IntSet.of())).isZero();
+        // Kept for a waiting request, the old chain counts as freed now.
+        now[0] = 7_000;
+        pool.keepForReuse(old, 2);
+        assertThat(pool.recentlyFreedReusedBlocks(6_000, IntSet.of())).isEqualTo(2);
+    }
+
+    /** A 2-block chain (hashes first, first + 1) cached, reused by a second reference, then freed. */
+    private static int[] reusedChain(BlockPool pool, long first, int fromToken) {
+        int[] chain = pool.allocate(2);
+        pool.cache(chain[0], first, 0, true, tokens(fromToken), 0);
+        pool.cache(chain[1], first + 1, first, false, tokens(fromToken + 4), 0);
+        pool.touch(chain[0]);
+        pool.touch(chain[1]);
+        pool.free(chain);
+        pool.free(chain);
+        return chain;
     }
 }
