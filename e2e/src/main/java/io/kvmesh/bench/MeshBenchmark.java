@@ -208,7 +208,8 @@ public final class MeshBenchmark {
                         fraction * 100, groups, systemTokens));
             }
             for (String policy : options.policies) {
-                progress("policy " + policy + ": starting its router" + (options.routers > 1 ? "s (" + options.routers + ")" : ""));
+                progress("policy " + policy + ": starting its router" + (options.routers > 1 ? "s (" + options.routers + ")" : "")
+                        + "; pods " + podsAtRest(mesh.runtimes().stream().map(ServiceProcess::url).toList()));
                 List<ServiceProcess> routers = new ArrayList<>();
                 try {
                     for (int i = 0; i < options.routers; i++) {
@@ -285,6 +286,35 @@ public final class MeshBenchmark {
             }
             Thread.sleep(250);
         }
+    }
+
+    private static final List<String> POD_GAUGES = List.of("vllm:num_requests_running", "vllm:num_requests_waiting",
+            "vllm:kv_cache_usage_perc", "kvmesh_lamps_paused_sessions", "kvmesh_lamps_pinned_blocks");
+
+    /**
+     * Each pod's requests, KV in use and paused sessions from its metrics, e.g. "vllm:num_requests_running 0/0/0/0,
+     * ...": every policy must start on idle pods, not on what the previous one left running or pinned.
+     */
+    private static String podsAtRest(List<String> podUrls) {
+        Map<String, List<String>> values = new LinkedHashMap<>();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            for (String podUrl : podUrls) {
+                String text = http.send(HttpRequest.newBuilder(URI.create(podUrl + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                for (String gauge : POD_GAUGES) {
+                    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(gauge) + "(?:\\{[^}]*})? ([0-9.eE+-]+)$").matcher(text);
+                    values.computeIfAbsent(gauge, g -> new ArrayList<>()).add(m.find()
+                            ? String.format(Locale.ROOT, "%.3g", Double.parseDouble(m.group(1))) : "?");
+                }
+            }
+        } catch (IOException e) {
+            return "unavailable (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unavailable";
+        }
+        return values.entrySet().stream().map(e -> e.getKey() + " " + String.join("/", e.getValue()))
+                .reduce((a, b) -> a + ", " + b).orElse("none");
     }
 
     private static final Pattern DECISIONS =

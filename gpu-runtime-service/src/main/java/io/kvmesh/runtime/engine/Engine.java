@@ -249,6 +249,9 @@ public final class Engine implements AutoCloseable {
             complete(cancelled, FinishReason.ABORT);
         }
         expirePauses(clock.nanoTime());
+        if (scheduler.waitingCount() > 0) {
+            releaseOverduePins(clock.nanoTime());
+        }
         List<ScheduledChunk> chunks = scheduler.schedule();
         if (chunks.isEmpty() && scheduler.waitingCount() > 0 && reclaimPinnedPause(clock.nanoTime())) {
             chunks = scheduler.schedule();
@@ -470,6 +473,29 @@ public final class Engine implements AutoCloseable {
         LOG.debugf("pause %s on %s gave up its pinned KV: requests were waiting for blocks", latest.session(), latest.tool());
         return true;
     }
+
+    /**
+     * While requests wait, a kept pause overdue by more than its predicted call and at least
+     * {@value #OVERDUE_GRACE_SECONDS} s gives up its device pins (the KV stays cached, evictable, so a late return
+     * still hits unless it was evicted meanwhile): its client has likely gone elsewhere — a cache-blind router sends a
+     * session's next turn to any pod — and until the pause timeout (minutes) its blocks would shrink the pod for
+     * everyone else. Measured in {@code ./kvmesh bench mesh}: after least-load's agentic run, 13–17 abandoned pauses per
+     * pod still pinned up to 36% of a pod's KV when the next policy started.
+     */
+    private void releaseOverduePins(long now) {
+        for (Map.Entry<String, PausedSession> entry : paused.entrySet()) {
+            PausedSession pause = entry.getValue();
+            double overdue = (now - pause.pausedAtNanos()) / 1e9 - pause.predictedSeconds();
+            if (pause.deviceBlocks() != null && overdue > Math.max(pause.predictedSeconds(), OVERDUE_GRACE_SECONDS)) {
+                entry.setValue(withoutDevicePins(pause));
+                reclaimed++;
+                LOG.debugf("pause %s on %s is overdue by %.1f s; it gave up its pinned KV", pause.session(), pause.tool(), overdue);
+            }
+        }
+    }
+
+    /** How long past its predicted return (at least) a kept pause holds its pins while requests wait. */
+    static final int OVERDUE_GRACE_SECONDS = 10;
 
     /**
      * Whether a kept pause expected back in {@code returnsInSeconds} (negative: overdue) may give its pins to new

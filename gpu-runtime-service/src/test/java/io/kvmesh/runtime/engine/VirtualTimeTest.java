@@ -36,12 +36,17 @@ class VirtualTimeTest {
             Duration.ofNanos(100_000));
 
     private final VirtualClock clock = new VirtualClock();
+    private KvCacheManager kv;
 
     private Engine engine(PausePolicy policy, Duration pauseTimeout) {
-        KvCacheManager kv = new KvCacheManager(new BlockPool(64, 16, KvEventSink.NONE),
+        return engine(policy, pauseTimeout, Map.of());
+    }
+
+    private Engine engine(PausePolicy policy, Duration pauseTimeout, Map<String, Double> toolSeconds) {
+        kv = new KvCacheManager(new BlockPool(64, 16, KvEventSink.NONE),
                 new BlockPool(64, 16, KvEventSink.NONE, Medium.HOST), new BlockHasher("virtual", "", 16));
         PauseDecisions decisions = new PauseDecisions(policy, 131072,
-                new CostProfile(64, 8, new ForwardCostModel(0, 1e-3, 1e-2), 1e-4), new CallDurationPredictor(8, 1, Map.of()));
+                new CostProfile(64, 8, new ForwardCostModel(0, 1e-3, 1e-2), 1e-4), new CallDurationPredictor(8, 1, toolSeconds));
         return new Engine(kv, new Scheduler(kv, 512, 16), new SimBackend(COSTS, 16, clock), 10_000, decisions, pauseTimeout)
                 .timedBy(clock);
     }
@@ -89,6 +94,38 @@ class VirtualTimeTest {
             engine.step();
             assertThat(engine.pauseStats().expired()).isEqualTo(1);
             assertThat(engine.stats().usedBlocks()).as("its pinned blocks dropped").isZero();
+        }
+    }
+
+    /**
+     * A session whose next turn went elsewhere: while requests wait, its pins go once it is overdue by more than its
+     * predicted call and the grace; its KV stays cached, and the pause itself lasts until the timeout.
+     */
+    @Test
+    void anOverduePauseGivesUpItsPinsWhileRequestsWaitButStaysCached() {
+        try (Engine engine = engine(PausePolicy.KEEP, Duration.ofMinutes(5), Map.of("calculator", 1.0))) {
+            RecordingSink sink = new RecordingSink();
+            int[] prompt = IntStream.range(1, 101).toArray();
+            engine.submit(request("s", prompt, 20, sink, "calculator"));
+            stepUntilIdle(engine);
+            assertThat(sink.done).isCompletedWithValue(FinishReason.TOOL_CALLS);
+            assertThat(engine.pauseStats().pinnedDeviceBlocks()).isEqualTo(7);
+            long pausedAt = clock.nanoTime();
+
+            // Predicted back after 1 s; overdue by 9 s is within the 10 s grace.
+            clock.advanceTo(pausedAt + Duration.ofSeconds(10).toNanos());
+            engine.submit(request("other-1", IntStream.range(1000, 1032).toArray(), 2, new RecordingSink(), null));
+            stepUntilIdle(engine);
+            assertThat(engine.pauseStats().pinnedDeviceBlocks()).isEqualTo(7);
+
+            clock.advanceTo(pausedAt + Duration.ofSeconds(12).toNanos());
+            engine.submit(request("other-2", IntStream.range(2000, 2032).toArray(), 2, new RecordingSink(), null));
+            stepUntilIdle(engine);
+            assertThat(engine.pauseStats().pinnedDeviceBlocks()).as("overdue by 11 s").isZero();
+            assertThat(engine.pauseStats().reclaimed()).isEqualTo(1);
+            assertThat(engine.stats().paused()).as("still paused until the timeout, holding nothing").isEqualTo(1);
+            assertThat(kv.deviceCachedBlocks(prompt, kv.reusableBlockHashes(prompt, "")))
+                    .as("its context still cached").isEqualTo(6);
         }
     }
 
