@@ -21,6 +21,9 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.stream.Stream;
+import java.util.stream.Collectors;
+import java.util.function.Function;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
@@ -288,33 +291,29 @@ public final class MeshBenchmark {
         }
     }
 
-    private static final List<String> POD_GAUGES = List.of("vllm:num_requests_running", "vllm:num_requests_waiting",
-            "vllm:kv_cache_usage_perc", "kvmesh_lamps_paused_sessions", "kvmesh_lamps_pinned_blocks");
+    /** Gauges of a pod's state, each with the pattern of its sample line (labels optional). */
+    private static final Map<String, Pattern> POD_GAUGES = Stream.of("vllm:num_requests_running", "vllm:num_requests_waiting",
+                    "vllm:kv_cache_usage_perc", "kvmesh_lamps_paused_sessions", "kvmesh_lamps_pinned_blocks")
+            .collect(Collectors.toMap(g -> g, g -> Pattern.compile("(?m)^" + Pattern.quote(g) + "(?:\\{[^}]*})? ([0-9.eE+-]+)$"),
+                    (a, b) -> a, LinkedHashMap::new));
 
     /**
      * Each pod's requests, KV in use and paused sessions from its metrics, e.g. "vllm:num_requests_running 0/0/0/0,
      * ...": every policy must start on idle pods, not on what the previous one left running or pinned.
      */
     private static String podsAtRest(List<String> podUrls) {
-        Map<String, List<String>> values = new LinkedHashMap<>();
-        try (HttpClient http = HttpClient.newHttpClient()) {
-            for (String podUrl : podUrls) {
-                String text = http.send(HttpRequest.newBuilder(URI.create(podUrl + "/metrics")).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
-                for (String gauge : POD_GAUGES) {
-                    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(gauge) + "(?:\\{[^}]*})? ([0-9.eE+-]+)$").matcher(text);
+        return summarizeMetrics(podUrls, texts -> {
+            Map<String, List<String>> values = new LinkedHashMap<>();
+            for (String text : texts) {
+                POD_GAUGES.forEach((gauge, pattern) -> {
+                    Matcher m = pattern.matcher(text);
                     values.computeIfAbsent(gauge, g -> new ArrayList<>()).add(m.find()
                             ? String.format(Locale.ROOT, "%.3g", Double.parseDouble(m.group(1))) : "?");
-                }
+                });
             }
-        } catch (IOException e) {
-            return "unavailable (" + e.getMessage() + ")";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unavailable";
-        }
-        return values.entrySet().stream().map(e -> e.getKey() + " " + String.join("/", e.getValue()))
-                .reduce((a, b) -> a + ", " + b).orElse("none");
+            return values.entrySet().stream().map(e -> e.getKey() + " " + String.join("/", e.getValue()))
+                    .reduce((a, b) -> a + ", " + b).orElse("none");
+        });
     }
 
     private static final Pattern DECISIONS =
@@ -322,11 +321,9 @@ public final class MeshBenchmark {
 
     /** The routers' decisions by reason over their whole run, e.g. "prefix 81%, load-imbalance 12%, no-match 7%". */
     private static String decisionReasons(List<String> routerUrls) {
-        try (HttpClient http = HttpClient.newHttpClient()) {
+        return summarizeMetrics(routerUrls, texts -> {
             Map<String, Double> counts = new LinkedHashMap<>();
-            for (String routerUrl : routerUrls) {
-                String text = http.send(HttpRequest.newBuilder(URI.create(routerUrl + "/metrics")).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
+            for (String text : texts) {
                 Matcher m = DECISIONS.matcher(text);
                 while (m.find()) {
                     counts.merge(m.group(1), Double.parseDouble(m.group(2)), Double::sum);
@@ -337,6 +334,18 @@ public final class MeshBenchmark {
                     .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
                     .map(e -> String.format(Locale.ROOT, "%s %.0f%%", e.getKey(), 100 * e.getValue() / total))
                     .reduce((a, b) -> a + ", " + b).orElse("none");
+        });
+    }
+
+    /** {@code summary} of the services' {@code /metrics} texts, in {@code urls} order; "unavailable" when one cannot be read. */
+    private static String summarizeMetrics(List<String> urls, Function<List<String>, String> summary) {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            List<String> texts = new ArrayList<>();
+            for (String url : urls) {
+                texts.add(http.send(HttpRequest.newBuilder(URI.create(url + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body());
+            }
+            return summary.apply(texts);
         } catch (IOException e) {
             return "unavailable (" + e.getMessage() + ")";
         } catch (InterruptedException e) {
