@@ -1,14 +1,13 @@
 package io.kvmesh.runtime.cpu;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
-import it.unimi.dsi.fastutil.ints.IntArrayList;
-
 import io.kvmesh.runtime.engine.ForwardBackend;
 import io.kvmesh.runtime.engine.ScheduledChunk;
+import io.kvmesh.runtime.engine.ScheduledTokens;
 import io.kvmesh.runtime.engine.SequenceState;
 import io.kvmesh.runtime.kv.SequenceBlocks;
 import io.kvmesh.runtime.model.KvStore;
@@ -80,33 +79,27 @@ public final class CpuBackend implements ForwardBackend {
     /** Every scheduled token of the iteration in batches of at most {@link #MAX_BATCH}, one weight pass per batch. */
     @Override
     public void forward(List<ScheduledChunk> chunks) {
-        List<SequenceState> owners = new ArrayList<>();
-        IntArrayList tokens = new IntArrayList();
-        IntArrayList positions = new IntArrayList();
-        List<KvStore.Slots> slots = new ArrayList<>();
-        for (ScheduledChunk chunk : chunks) {
-            SequenceState sequence = chunk.sequence();
-            SequenceBlocks kv = sequence.kv();
-            KvStore.Slots slotsOf = position -> kv.block(position / blockSize) * blockSize + position % blockSize;
-            int start = kv.computedTokens();
-            for (int position = start; position < start + chunk.tokens(); position++) {
-                owners.add(sequence);
-                tokens.add(sequence.token(position));
-                positions.add(position);
-                slots.add(slotsOf);
-            }
+        ScheduledTokens scheduled = ScheduledTokens.of(chunks);
+        int[] tokens = scheduled.tokens();
+        int[] positions = scheduled.positions();
+        KvStore.Slots[] slots = new KvStore.Slots[tokens.length];
+        for (int i = 0; i < tokens.length; i++) {
+            SequenceBlocks kv = scheduled.owners().get(i).kv();
+            slots[i] = i > 0 && scheduled.owners().get(i - 1) == scheduled.owners().get(i) ? slots[i - 1]
+                    : position -> kv.block(position / blockSize) * blockSize + position % blockSize;
         }
-        for (int from = 0; from < tokens.size(); from += MAX_BATCH) {
-            int to = Math.min(tokens.size(), from + MAX_BATCH);
+        for (int from = 0; from < tokens.length; from += MAX_BATCH) {
+            int to = Math.min(tokens.length, from + MAX_BATCH);
             boolean[] want = new boolean[to - from];
             for (int i = from; i < to; i++) {
-                want[i - from] = positions.getInt(i) == owners.get(i).tokenCount() - 1;
+                want[i - from] = scheduled.wantsLogits(i);
             }
-            float[][] logits = forward.forward(tokens.subList(from, to).toIntArray(), positions.subList(from, to).toIntArray(),
-                    slots.subList(from, to).toArray(KvStore.Slots[]::new), want, store);
+            float[][] logits = forward.forward(Arrays.copyOfRange(tokens, from, to), Arrays.copyOfRange(positions, from, to),
+                    Arrays.copyOfRange(slots, from, to), want, store);
             for (int i = from; i < to; i++) {
                 if (want[i - from]) {
-                    nextTokens.put(owners.get(i), owners.get(i).sample(logits[i - from]));
+                    SequenceState owner = scheduled.owners().get(i);
+                    nextTokens.put(owner, owner.sample(logits[i - from]));
                 }
             }
         }

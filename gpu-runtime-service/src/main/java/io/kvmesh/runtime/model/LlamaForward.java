@@ -19,20 +19,13 @@ public final class LlamaForward {
     private final LlamaModel model;
     private final LlamaConfig c;
     private final float[][] attention;
-    private final float[] ropeFrequencies;
+    private final RotaryTable rotary;
 
     public LlamaForward(LlamaModel model) {
         this.model = model;
         this.c = model.config();
         attention = new float[c.heads()][c.contextLength()];
-        ropeFrequencies = new float[c.ropeDims() / 2];
-        for (int i = 0; i < ropeFrequencies.length; i++) {
-            double frequency = Math.pow(c.ropeTheta(), -2.0 * i / c.ropeDims());
-            if (model.ropeFrequencyFactors != null) {
-                frequency /= model.ropeFrequencyFactors[i];
-            }
-            ropeFrequencies[i] = (float) (frequency * c.ropeFrequencyScale());
-        }
+        rotary = new RotaryTable(model);
     }
 
     public LlamaConfig config() {
@@ -92,7 +85,8 @@ public final class LlamaForward {
         float[][] rotations = new float[n][];
         for (int b = 0; b < n; b++) {
             model.tokenEmbedding.row(tokens[b], x[b]);
-            rotations[b] = rotation(positions[b]);
+            rotations[b] = new float[2 * rotary.pairs()];
+            rotary.rotation(positions[b], rotations[b], 0);
         }
         int headDim = c.headDim();
         int groupSize = c.heads() / c.kvHeads();
@@ -183,7 +177,7 @@ public final class LlamaForward {
 
     /** llama.cpp's "normal" RoPE: rotates adjacent pairs of the first {@code ropeDims} dimensions of each head. */
     private void rope(float[] vector, int heads, float[] rotation) {
-        int pairs = ropeFrequencies.length;
+        int pairs = rotary.pairs();
         for (int h = 0; h < heads; h++) {
             int base = h * c.headDim();
             for (int i = 0; i < pairs; i++) {
@@ -195,18 +189,6 @@ public final class LlamaForward {
                 vector[base + 2 * i + 1] = a * sin + b * cos;
             }
         }
-    }
-
-    /** cos then sin of each rotary frequency at {@code position}: computed once per token, used by every head and layer. */
-    private float[] rotation(int position) {
-        int pairs = ropeFrequencies.length;
-        float[] rotation = new float[2 * pairs];
-        for (int i = 0; i < pairs; i++) {
-            float angle = position * ropeFrequencies[i];
-            rotation[i] = (float) StrictMath.cos(angle);
-            rotation[pairs + i] = (float) StrictMath.sin(angle);
-        }
-        return rotation;
     }
 
     private static void softmax(float[] values, int length) {

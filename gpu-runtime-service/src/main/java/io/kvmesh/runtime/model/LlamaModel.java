@@ -27,7 +27,8 @@ public final class LlamaModel implements AutoCloseable {
     final float[] ropeFrequencyFactors;
     final Layer[] layers;
 
-    record Layer(float[] attentionNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
+    /** One transformer layer's weights. */
+    public record Layer(float[] attentionNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                  float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
     }
 
@@ -71,6 +72,23 @@ public final class LlamaModel implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    public WeightMatrix tokenEmbedding() {
+        return tokenEmbedding;
+    }
+
+    public float[] outputNorm() {
+        return outputNorm;
+    }
+
+    /** The vocabulary projection (the embedding itself when the model ties them). */
+    public WeightMatrix output() {
+        return output;
+    }
+
+    public Layer layer(int index) {
+        return layers[index];
     }
 
     public LlamaConfig config() {

@@ -78,6 +78,11 @@ public abstract sealed class WeightMatrix permits WeightMatrix.F32, WeightMatrix
         return cols;
     }
 
+    /** The matrix in its ggml storage layout, rows one after another (what a device backend uploads as is). */
+    public MemorySegment bytes() {
+        return data;
+    }
+
     public abstract GgmlType type();
 
     /** Dot product of row {@code row} with {@code x[offset, offset + cols)}. */
