@@ -62,6 +62,7 @@ public final class ServiceProcess {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx1g");
         command.add("--sun-misc-unsafe-memory-access=allow");
+        command.add("--enable-native-access=ALL-UNNAMED");  // JCuda's driver binding (backend cuda or auto)
         command.add("--add-modules");
         command.add("jdk.incubator.vector");
         command.add("-Dquarkus.http.port=" + port);

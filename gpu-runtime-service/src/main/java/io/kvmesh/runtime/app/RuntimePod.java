@@ -27,6 +27,8 @@ import io.kvmesh.prefix.events.Medium;
 import io.kvmesh.prefix.events.PodStatus;
 import io.kvmesh.model.gguf.GgufFormatException;
 import io.kvmesh.runtime.cpu.CpuBackend;
+import io.kvmesh.runtime.cuda.CudaBackend;
+import io.kvmesh.runtime.cuda.CudaProbe;
 import io.kvmesh.runtime.engine.Engine;
 import io.kvmesh.runtime.engine.ForwardBackend;
 import io.kvmesh.runtime.model.LlamaModel;
@@ -73,6 +75,9 @@ public class RuntimePod {
     private LlamaModel model;
     private PromptFormat promptFormat = PromptFormat.withFallbackChat(new ByteTokenizer(), "the sim backend has no model file");
     private String modelId;
+    private ForwardBackend backend;
+    /** sim, cpu or cuda: what {@code kvmesh.backend} resolved to. */
+    private String backendName;
     private int kvBlocks;
     private int hostBlocks;
     private long kvBytesPerToken;
@@ -87,7 +92,6 @@ public class RuntimePod {
     }
 
     void start(@Observes StartupEvent startup) {
-        ForwardBackend backend;
         int maxContext = settings.maxContextTokens();
         try {
             backend = backend();
@@ -141,7 +145,7 @@ public class RuntimePod {
         timers.scheduleWithFixedDelay(this::publishEvents, kafka.eventInterval().toMillis(), kafka.eventInterval().toMillis(), TimeUnit.MILLISECONDS);
         timers.scheduleAtFixedRate(this::publishStatus, kafka.statusInterval().toMillis(), kafka.statusInterval().toMillis(), TimeUnit.MILLISECONDS);
         LOG.infof("pod %s (epoch %d) serves %s at %s: %d KV blocks of %d tokens (+%d in the host tier), backend %s, Kafka %s, topics %s.*",
-                podId, epoch, modelId, address, kvBlocks, settings.blockSize(), hostBlocks, settings.backend(),
+                podId, epoch, modelId, address, kvBlocks, settings.blockSize(), hostBlocks, backendName,
                 kafka.bootstrapServers(), kafka.topicPrefix());
     }
 
@@ -156,44 +160,46 @@ public class RuntimePod {
                 new SessionLengthPredictor(lamps.history()));
     }
 
-    /** The configured backend, loading the model file for {@code cpu}. */
+    /** The configured backend ({@link BackendChoice}), loading the model file for {@code cpu} and {@code cuda}. */
     private ForwardBackend backend() throws IOException {
-        switch (settings.backend()) {
-            case "sim" -> {
-                modelId = settings.modelId().orElse("kvmesh-sim");
-                kvBlocks = settings.kvBlocks().orElse(4096);
-                hostBlocks = settings.hostBlocks().orElse(8192);
-                RuntimeSettings.Sim sim = settings.sim();
-                kvBytesPerToken = sim.kvBytesPerToken();
-                return new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
-                        Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000),
-                        Duration.ofNanos(sim.swapMicrosPerToken() * 1000)), settings.blockSize());
-            }
-            case "auto", "cpu" -> {
-                if (settings.backend().equals("auto")) {
-                    // The cuda backend comes with the CUDA issue; until then auto means cpu (one line, as ARCHITECTURE asks).
-                    LOG.info("backend auto: this build has no cuda backend; using cpu");
-                }
-                Path file = Path.of(settings.modelPath().orElseThrow(() ->
-                        new IllegalArgumentException("kvmesh.backend=" + settings.backend() + " needs kvmesh.model-path (a GGUF file)")));
-                if (!Files.isRegularFile(file)) {
-                    throw new IllegalArgumentException("kvmesh.model-path " + file + " is not a file");
-                }
-                long started = System.nanoTime();
-                model = LlamaModel.load(file);
-                promptFormat = promptFormat(model, file);
-                modelId = settings.modelId().orElse(file.getFileName().toString().replaceFirst("\\.gguf$", ""));
-                LOG.infof("loaded %s (%s) in %d ms: %s", file, model.name(), (System.nanoTime() - started) / 1_000_000, model.config());
-                // float32 K and V for every layer: what one block costs on this model.
-                long bytesPerBlock = 2L * Float.BYTES * settings.blockSize() * model.config().layers() * model.config().kvDim();
-                kvBlocks = settings.kvBlocks().orElse((int) Math.max(1, Math.min(4096, settings.kvCacheMib() * (1L << 20) / bytesPerBlock)));
-                hostBlocks = settings.hostBlocks().orElse((int) Math.min(16384, settings.hostSwapMib() * (1L << 20) / bytesPerBlock));
-                kvBytesPerToken = bytesPerBlock / settings.blockSize();
-                return new CpuBackend(model, kvBlocks, hostBlocks, settings.blockSize());
-            }
-            default -> throw new IllegalArgumentException("kvmesh.backend=" + settings.backend()
-                    + " is not available; use sim, cpu or auto (cuda comes with the CUDA issue)");
+        BackendChoice choice = BackendChoice.resolve(settings.backend(), CudaProbe::availability);
+        backendName = choice.backend();
+        if (choice.note() != null) {
+            LOG.info(choice.note());
         }
+        if (choice.backend().equals("sim")) {
+            modelId = settings.modelId().orElse("kvmesh-sim");
+            kvBlocks = settings.kvBlocks().orElse(4096);
+            hostBlocks = settings.hostBlocks().orElse(8192);
+            RuntimeSettings.Sim sim = settings.sim();
+            kvBytesPerToken = sim.kvBytesPerToken();
+            return new SimBackend(new SimCostModel(Duration.ofNanos(sim.prefillMicrosPerToken() * 1000),
+                    Duration.ofNanos(sim.decodeStepMicros() * 1000), Duration.ofNanos(sim.decodeMicrosPerSequence() * 1000),
+                    Duration.ofNanos(sim.swapMicrosPerToken() * 1000)), settings.blockSize());
+        }
+        Path file = Path.of(settings.modelPath().orElseThrow(() ->
+                new IllegalArgumentException("kvmesh.backend=" + settings.backend() + " needs kvmesh.model-path (a GGUF file)")));
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("kvmesh.model-path " + file + " is not a file");
+        }
+        long started = System.nanoTime();
+        model = LlamaModel.load(file);
+        promptFormat = promptFormat(model, file);
+        modelId = settings.modelId().orElse(file.getFileName().toString().replaceFirst("\\.gguf$", ""));
+        LOG.infof("loaded %s (%s) in %d ms: %s", file, model.name(), (System.nanoTime() - started) / 1_000_000, model.config());
+        // float32 K and V for every layer: what one block costs on this model (the same on both backends).
+        long bytesPerBlock = 2L * Float.BYTES * settings.blockSize() * model.config().layers() * model.config().kvDim();
+        kvBlocks = settings.kvBlocks().orElse((int) Math.max(1, Math.min(4096, settings.kvCacheMib() * (1L << 20) / bytesPerBlock)));
+        hostBlocks = settings.hostBlocks().orElse((int) Math.min(16384, settings.hostSwapMib() * (1L << 20) / bytesPerBlock));
+        kvBytesPerToken = bytesPerBlock / settings.blockSize();
+        if (choice.backend().equals("cuda")) {
+            try {
+                return new CudaBackend(model, kvBlocks, hostBlocks, settings.blockSize());
+            } catch (IllegalStateException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        }
+        return new CpuBackend(model, kvBlocks, hostBlocks, settings.blockSize());
     }
 
     /**
@@ -214,6 +220,13 @@ public class RuntimePod {
         }
         if (engine != null) {
             engine.close();
+        }
+        if (backend instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.warnf("closing the %s backend failed: %s", backendName, e.toString());
+            }
         }
         if (publisher != null) {
             publishEvents();

@@ -24,7 +24,10 @@ public interface RuntimeSettings {
     /** host:port the router reaches this pod at; default 127.0.0.1 and the HTTP port. */
     Optional<String> advertisedAddress();
 
-    /** Compute backend: {@code sim} (cost model, no arithmetic), {@code cpu} (needs {@code model-path}) or {@code auto} (cpu until the cuda backend lands). */
+    /**
+     * Compute backend: {@code sim} (cost model, no arithmetic), {@code cpu} or {@code cuda} (both need {@code model-path}),
+     * or {@code auto}: cuda where a usable GPU is, else cpu with the reason logged ({@link BackendChoice}).
+     */
     @WithDefault("sim")
     String backend();
 

@@ -33,7 +33,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@code ./kvmesh bench engine [--preset small|1b|tiny] [--type Q8_0|Q4_0|F16] [--tokens N]}: the cpu engine's figures
+ * {@code ./kvmesh bench engine [--preset small|1b|tiny] [--type Q8_0|Q4_0|F16] [--tokens N] [--backend cpu|cuda]}:
+ * with {@code --backend cuda}, {@link CudaEngineBenchmark}'s figures; else the cpu engine's figures
  * in one run, each against its baseline measured in the same run — DRAM read bandwidth (all cores) vs single-stream
  * decode (weights read per token × tokens/s), paged vs dense attention, time to first token with 90% of the prompt
  * cached vs none, and aggregate decode tokens/s at batch 1, 4 and 16. Prints a table, writes bench-results/engine.csv.
@@ -53,6 +54,10 @@ public final class EngineBenchmark {
             System.out.println("generating " + model + " ...");
             Files.createDirectories(model.getParent());
             ModelGenerator.write(ModelShape.preset(preset), type, 42, model);
+        }
+        if (option(args, "--backend", "cpu").equals("cuda")) {
+            CudaEngineBenchmark.run(model, args, root);
+            return;
         }
         List<String[]> rows = new ArrayList<>();
         double bandwidth = bandwidthGbPerSecond();
@@ -87,7 +92,10 @@ public final class EngineBenchmark {
                         String.format(Locale.ROOT, "%.2fx batch 1", aggregate / single));
             }
         }
-        Path csv = root.resolve("bench-results/engine.csv");
+        writeCsv(rows, root.resolve("bench-results/engine.csv"));
+    }
+
+    static void writeCsv(List<String[]> rows, Path csv) throws IOException {
         Files.createDirectories(csv.getParent());
         StringBuilder text = new StringBuilder("figure,value,unit,against_baseline\n");
         for (String[] row : rows) {
@@ -97,7 +105,7 @@ public final class EngineBenchmark {
         System.out.println("wrote " + csv);
     }
 
-    private static void row(List<String[]> rows, String figure, double value, String unit, String note) {
+    static void row(List<String[]> rows, String figure, double value, String unit, String note) {
         System.out.printf(Locale.ROOT, "%-40s %12.2f %-6s %s%n", figure, value, unit, note);
         rows.add(new String[] {figure, String.format(Locale.ROOT, "%.3f", value), unit, "\"" + note + "\""});
     }
@@ -267,7 +275,7 @@ public final class EngineBenchmark {
         return engine;
     }
 
-    private static String option(String[] args, String name, String fallback) {
+    static String option(String[] args, String name, String fallback) {
         for (int i = 0; i + 1 < args.length; i++) {
             if (args[i].equals(name)) {
                 return args[i + 1];

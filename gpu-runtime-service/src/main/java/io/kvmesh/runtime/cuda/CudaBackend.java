@@ -1,0 +1,710 @@
+package io.kvmesh.runtime.cuda;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import it.unimi.dsi.fastutil.ints.IntArrayList;
+
+import jcuda.CudaException;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUctx_flags;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+
+import io.kvmesh.runtime.engine.ForwardBackend;
+import io.kvmesh.runtime.engine.ScheduledChunk;
+import io.kvmesh.runtime.engine.ScheduledTokens;
+import io.kvmesh.runtime.engine.SequenceState;
+import io.kvmesh.runtime.model.LlamaConfig;
+import io.kvmesh.runtime.model.LlamaModel;
+import io.kvmesh.runtime.model.RotaryTable;
+import io.kvmesh.runtime.model.WeightMatrix;
+
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE;
+
+/**
+ * The {@code cuda} backend: the cpu backend's arithmetic as kernels ({@code src/main/cuda/kvmesh.cu}) on device 0,
+ * through JCuda's driver API. Weights are uploaded once in their GGUF storage type and dequantized inside the matmul
+ * kernels; the KV block pool lives in device memory with the cpu backend's layout (per layer, one slot of
+ * {@code kvDim} floats per token of every block), read through each sequence's block table by the paged attention
+ * kernels (split-context decode, query-tiled prefill); the host tier is pinned host memory mapped into the device's
+ * address space, so a swap is one kernel launch on a stream of its own that the next forward pass waits for — the
+ * engine's bookkeeping on the host overlaps it. Embedding rows and the rotary table are computed on the host (a
+ * lookup and the cpu backend's exact cos/sin), logits are sampled on the host. Not thread-safe: the engine thread.
+ */
+public final class CudaBackend implements ForwardBackend, AutoCloseable {
+
+    /** Tokens per forward pass at most: bounds the activation buffers. */
+    public static final int MAX_BATCH = 256;
+    /** Rows of logits brought back per copy: bounds the pinned buffer (a vocabulary of 128K is 512 KB a row). */
+    private static final int LOGIT_ROWS = 32;
+    /** Decode attention splits a context into at most this many parts of at least MIN_PART_TOKENS. */
+    private static final int MAX_PARTS = 32;
+    private static final int MIN_PART_TOKENS = 256;
+    // Launch shapes: must match kvmesh.cu's defines.
+    private static final int MATMUL_ROWS = 4;
+    private static final int MATMUL_BATCH = 8;
+    private static final int ATTENTION_WARPS = 4;
+    private static final int PREFILL_QUERIES = 8;
+    private static final int PREFILL_KEYS = 16;
+    private static final int MAX_HEAD_DIM = 256;
+
+    private final LlamaModel model;
+    private final LlamaConfig c;
+    private final RotaryTable rotary;
+    private final int blockSize;
+    private final int blocks;
+    private final int hostBlocks;
+    private final int maxTableLength;
+
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private CudaKernels kernels;
+    private final CUstream stream = new CUstream();
+    private final CUstream swapStream = new CUstream();
+    private final CUevent computeDone = new CUevent();
+    private final CUevent swapDone = new CUevent();
+    private final List<CUdeviceptr> allocations = new ArrayList<>();
+    private final List<Pointer> pinned = new ArrayList<>();
+    private final List<MappedHostMemory> hostTier = new ArrayList<>();
+
+    private DeviceMatrix tokenOutput;
+    private CUdeviceptr outputNorm;
+    private DeviceLayer[] layers;
+    /** The KV pools: [layer][slot][kvDim] floats; the host tier's the same through its device-mapped address. */
+    private CUdeviceptr keyCache;
+    private CUdeviceptr valueCache;
+    private CUdeviceptr hostKeys;
+    private CUdeviceptr hostValues;
+
+    private CUdeviceptr x;
+    private CUdeviceptr xb;
+    private CUdeviceptr xb2;
+    private CUdeviceptr q;
+    private CUdeviceptr k;
+    private CUdeviceptr v;
+    private CUdeviceptr hb;
+    private CUdeviceptr hb2;
+    private CUdeviceptr logits;
+    private CUdeviceptr partials;
+    /** Per-batch inputs, uploaded from {@link #staging} in one copy: see {@link Inputs}. */
+    private CUdeviceptr inputs;
+    private Pointer staging;
+    private ByteBuffer stagingBuffer;
+    private long stagingBytes;
+    private Pointer logitsHost;
+    private ByteBuffer logitsHostBuffer;
+    private CUdeviceptr swapIds;
+    private Pointer swapIdsHost;
+    private ByteBuffer swapIdsHostBuffer;
+    private int swapIdCapacity;
+
+    private final Map<SequenceState, Integer> nextTokens = new IdentityHashMap<>();
+    private boolean closed;
+    /** How to destroy each stream and event made so far. */
+    private final List<Runnable> created = new ArrayList<>();
+
+    private record DeviceMatrix(CUdeviceptr data, String kernel, int rows, int cols) {
+    }
+
+    private record DeviceLayer(CUdeviceptr attentionNorm, DeviceMatrix wq, DeviceMatrix wk, DeviceMatrix wv,
+                               DeviceMatrix wo, CUdeviceptr ffnNorm, DeviceMatrix gate, DeviceMatrix up,
+                               DeviceMatrix down) {
+    }
+
+    /**
+     * @param blocks     KV blocks of the device pool
+     * @param hostBlocks KV blocks of the host tier (0: none)
+     * @throws IllegalStateException when no usable device is here ({@link CudaProbe#availability()}'s reason) or the
+     *                               device's memory cannot hold the weights and the pools (sizes named)
+     */
+    public CudaBackend(LlamaModel model, int blocks, int hostBlocks, int blockSize) {
+        CudaAvailability availability = CudaProbe.availability();
+        if (!availability.available()) {
+            throw new IllegalStateException("the cuda backend cannot run here: " + availability.reason());
+        }
+        this.model = model;
+        this.c = model.config();
+        this.rotary = new RotaryTable(model);
+        this.blockSize = blockSize;
+        this.blocks = blocks;
+        this.hostBlocks = hostBlocks;
+        if (c.headDim() > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("head dimension " + c.headDim() + " is above the cuda kernels' " + MAX_HEAD_DIM);
+        }
+        int maxPositions = (int) Math.min(c.contextLength(), (long) blocks * blockSize);
+        this.maxTableLength = (maxPositions + blockSize - 1) / blockSize;
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuDeviceGet(device, 0);
+        // Mapped host memory (the host tier) wants CU_CTX_MAP_HOST; with unified addressing it works regardless, and
+        // a primary context another library already started keeps its flags.
+        quietly(() -> JCudaDriver.cuDevicePrimaryCtxSetFlags(device, CUctx_flags.CU_CTX_MAP_HOST));
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        try {
+            JCudaDriver.cuCtxSetCurrent(context);
+            kernels = new CudaKernels();
+            for (CUstream s : new CUstream[] {stream, swapStream}) {
+                JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING);
+                created.add(() -> quietly(() -> JCudaDriver.cuStreamDestroy(s)));
+            }
+            for (CUevent e : new CUevent[] {computeDone, swapDone}) {
+                JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+                created.add(() -> quietly(() -> JCudaDriver.cuEventDestroy(e)));
+            }
+            upload();
+            allocatePools();
+            allocateActivations();
+            // Uploads and memsets above ran on the legacy stream, which the non-blocking streams do not wait for.
+            JCudaDriver.cuCtxSynchronize();
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("the cuda backend could not start on " + availability.device() + ": " + e.getMessage()
+                    + String.format(Locale.ROOT, " (weights %.1f MB, KV pool %.1f MB, host tier %.1f MB)",
+                    weightBytes(model) / 1e6, blockBytes() * blocks / 1e6, blockBytes() * hostBlocks / 1e6), e);
+        }
+    }
+
+    /** Device bytes one KV block takes (K and V, float32, all layers). */
+    public long blockBytes() {
+        return 2L * Float.BYTES * blockSize * c.layers() * c.kvDim();
+    }
+
+    private static long weightBytes(LlamaModel model) {
+        long bytes = model.tokenEmbedding().bytes().byteSize();
+        if (model.output() != model.tokenEmbedding()) {
+            bytes += model.output().bytes().byteSize();
+        }
+        for (int l = 0; l < model.config().layers(); l++) {
+            LlamaModel.Layer layer = model.layer(l);
+            for (WeightMatrix m : new WeightMatrix[] {layer.wq(), layer.wk(), layer.wv(), layer.wo(), layer.gate(), layer.up(), layer.down()}) {
+                bytes += m.bytes().byteSize();
+            }
+        }
+        return bytes;
+    }
+
+    private void upload() {
+        // The embedding stays on the host (one row per token is looked up there); the output matrix is uploaded.
+        tokenOutput = matrix(model.output());
+        outputNorm = floats(model.outputNorm());
+        layers = new DeviceLayer[c.layers()];
+        for (int l = 0; l < layers.length; l++) {
+            LlamaModel.Layer layer = model.layer(l);
+            layers[l] = new DeviceLayer(floats(layer.attentionNorm()), matrix(layer.wq()), matrix(layer.wk()), matrix(layer.wv()),
+                    matrix(layer.wo()), floats(layer.ffnNorm()), matrix(layer.gate()), matrix(layer.up()), matrix(layer.down()));
+        }
+    }
+
+    private DeviceMatrix matrix(WeightMatrix matrix) {
+        MemorySegment bytes = matrix.bytes();
+        CUdeviceptr data = allocate(bytes.byteSize());
+        long chunk = 1L << 30;  // a ByteBuffer view holds at most 2 GB
+        for (long offset = 0; offset < bytes.byteSize(); offset += chunk) {
+            long length = Math.min(chunk, bytes.byteSize() - offset);
+            JCudaDriver.cuMemcpyHtoD(data.withByteOffset(offset), Pointer.to(bytes.asSlice(offset, length).asByteBuffer()), length);
+        }
+        return new DeviceMatrix(data, "matmul_" + matrix.type().name().toLowerCase(Locale.ROOT), matrix.rows(), matrix.cols());
+    }
+
+    private CUdeviceptr floats(float[] values) {
+        CUdeviceptr data = allocate((long) values.length * Float.BYTES);
+        JCudaDriver.cuMemcpyHtoD(data, Pointer.to(values), (long) values.length * Float.BYTES);
+        return data;
+    }
+
+    private CUdeviceptr allocate(long bytes) {
+        CUdeviceptr pointer = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(pointer, Math.max(bytes, 4));
+        allocations.add(pointer);
+        return pointer;
+    }
+
+    private Pointer allocatePinned(long bytes, int flags) {
+        Pointer pointer = new Pointer();
+        JCudaDriver.cuMemHostAlloc(pointer, Math.max(bytes, 4), flags);
+        pinned.add(pointer);
+        return pointer;
+    }
+
+    private void free(CUdeviceptr onDevice, Pointer pinnedOnHost) {
+        JCudaDriver.cuMemFree(onDevice);
+        allocations.remove(onDevice);
+        JCudaDriver.cuMemFreeHost(pinnedOnHost);
+        pinned.remove(pinnedOnHost);
+    }
+
+    private long layerFloats(int poolBlocks) {
+        return (long) poolBlocks * blockSize * c.kvDim();
+    }
+
+    private void allocatePools() {
+        long poolBytes = layerFloats(blocks) * c.layers() * Float.BYTES;
+        keyCache = allocate(poolBytes);
+        valueCache = allocate(poolBytes);
+        // Zeroed, so attention over a block that was never written reads numbers, not NaNs.
+        JCudaDriver.cuMemsetD32(keyCache, 0, poolBytes / Float.BYTES);
+        JCudaDriver.cuMemsetD32(valueCache, 0, poolBytes / Float.BYTES);
+        if (hostBlocks > 0) {
+            long hostBytes = layerFloats(hostBlocks) * c.layers() * Float.BYTES;
+            hostKeys = mappedHost(hostBytes);
+            hostValues = mappedHost(hostBytes);
+        }
+    }
+
+    private CUdeviceptr mappedHost(long bytes) {
+        MappedHostMemory memory = MappedHostMemory.allocate(bytes);
+        hostTier.add(memory);
+        return memory.onDevice();
+    }
+
+    private void allocateActivations() {
+        long n = MAX_BATCH;
+        x = allocate(n * c.dim() * Float.BYTES);
+        xb = allocate(n * c.dim() * Float.BYTES);
+        xb2 = allocate(n * c.dim() * Float.BYTES);
+        q = allocate(n * c.dim() * Float.BYTES);
+        k = allocate(n * c.kvDim() * Float.BYTES);
+        v = allocate(n * c.kvDim() * Float.BYTES);
+        hb = allocate(n * c.ffnDim() * Float.BYTES);
+        hb2 = allocate(n * c.ffnDim() * Float.BYTES);
+        logits = allocate((long) LOGIT_ROWS * c.vocab() * Float.BYTES);
+        partials = allocate(n * c.heads() * MAX_PARTS * (c.headDim() + 2L) * Float.BYTES);
+        stagingBytes = Inputs.bytes(MAX_BATCH, c.dim(), rotary.pairs(), (long) MAX_BATCH * maxTableLength);
+        inputs = allocate(stagingBytes);
+        staging = allocatePinned(stagingBytes, 0);
+        stagingBuffer = staging.getByteBuffer(0, stagingBytes).order(ByteOrder.nativeOrder());
+        logitsHost = allocatePinned((long) LOGIT_ROWS * c.vocab() * Float.BYTES, 0);
+        logitsHostBuffer = logitsHost.getByteBuffer(0, (long) LOGIT_ROWS * c.vocab() * Float.BYTES).order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * Where each per-batch input lies in the staging buffer and its device copy: embeddings and rotary tables (floats),
+     * then slots, positions, table starts, decode tokens, prefill tile firsts and counts, wanted rows, block tables (ints).
+     */
+    private record Inputs(long embeddings, long rotations, long slots, long positions, long tableStarts, long decodeTokens,
+                          long tileFirsts, long tileCounts, long wantedRows, long tables, long end) {
+
+        static Inputs of(int n, int dim, int pairs) {
+            long embeddings = 0;
+            long rotations = embeddings + (long) n * dim * Float.BYTES;
+            long slots = rotations + (long) n * 2 * pairs * Float.BYTES;
+            long positions = slots + (long) n * Integer.BYTES;
+            long tableStarts = positions + (long) n * Integer.BYTES;
+            long decodeTokens = tableStarts + (long) n * Integer.BYTES;
+            long tileFirsts = decodeTokens + (long) n * Integer.BYTES;
+            long tileCounts = tileFirsts + (long) n * Integer.BYTES;
+            long wantedRows = tileCounts + (long) n * Integer.BYTES;
+            long tables = wantedRows + (long) n * Integer.BYTES;
+            return new Inputs(embeddings, rotations, slots, positions, tableStarts, decodeTokens, tileFirsts, tileCounts,
+                    wantedRows, tables, tables);
+        }
+
+        static long bytes(int n, int dim, int pairs, long tableInts) {
+            return of(n, dim, pairs).tables + tableInts * Integer.BYTES;
+        }
+    }
+
+    // ---- the engine's interface ----
+
+    @Override
+    public void forward(List<ScheduledChunk> chunks) {
+        ScheduledTokens scheduled = ScheduledTokens.of(chunks);
+        int n = scheduled.size();
+        int[][] tables = new int[n][];
+        boolean[] want = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            SequenceState owner = scheduled.owners().get(i);
+            tables[i] = i > 0 && scheduled.owners().get(i - 1) == owner ? tables[i - 1] : owner.kv().blocks();
+            want[i] = scheduled.wantsLogits(i);
+        }
+        float[][] result = forward(scheduled.tokens(), scheduled.positions(), tables, want);
+        for (int i = 0; i < n; i++) {
+            if (want[i]) {
+                SequenceState owner = scheduled.owners().get(i);
+                nextTokens.put(owner, owner.sample(result[i]));
+            }
+        }
+    }
+
+    @Override
+    public int sampleNext(SequenceState sequence) {
+        Integer token = nextTokens.remove(sequence);
+        if (token == null) {
+            throw new IllegalStateException("no logits computed for " + sequence.id());
+        }
+        return token;
+    }
+
+    @Override
+    public boolean endsGeneration(int token) {
+        return model.tokenizer().isEndOfGeneration(token);
+    }
+
+    @Override
+    public void copyToHost(int[] deviceBlocks, int[] hostBlocks) {
+        copyBlocks(keyCache, valueCache, blocks, deviceBlocks, requireHostKeys(), hostValues, this.hostBlocks, hostBlocks);
+    }
+
+    @Override
+    public void copyToDevice(int[] hostBlocks, int[] deviceBlocks) {
+        copyBlocks(requireHostKeys(), hostValues, this.hostBlocks, hostBlocks, keyCache, valueCache, blocks, deviceBlocks);
+    }
+
+    /** Copies blocks within the device pool (copy-on-write of a shared block about to be written). */
+    public void copyWithinDevice(int[] fromBlocks, int[] toBlocks) {
+        copyBlocks(keyCache, valueCache, blocks, fromBlocks, keyCache, valueCache, blocks, toBlocks);
+    }
+
+    private CUdeviceptr requireHostKeys() {
+        if (hostKeys == null) {
+            throw new UnsupportedOperationException("this cuda backend was built without host blocks");
+        }
+        return hostKeys;
+    }
+
+    /**
+     * One {@code copy_blocks} launch on the swap stream: it starts after the forward passes already queued (they may
+     * still write the source blocks) and the next forward pass waits for it (it may overwrite the blocks copied out).
+     */
+    private void copyBlocks(CUdeviceptr fromKeys, CUdeviceptr fromValues, int fromPoolBlocks, int[] from,
+                            CUdeviceptr toKeys, CUdeviceptr toValues, int toPoolBlocks, int[] to) {
+        if (from.length != to.length) {
+            throw new IllegalArgumentException(from.length + " source blocks for " + to.length + " targets");
+        }
+        if (from.length == 0) {
+            return;
+        }
+        JCudaDriver.cuCtxSetCurrent(context);
+        JCudaDriver.cuStreamSynchronize(swapStream);  // the previous swap's ids are no longer read
+        if (2 * from.length > swapIdCapacity) {
+            if (swapIds != null) {
+                free(swapIds, swapIdsHost);
+            }
+            swapIdCapacity = Math.max(2 * from.length, 1024);
+            swapIds = allocate((long) swapIdCapacity * Integer.BYTES);
+            swapIdsHost = allocatePinned((long) swapIdCapacity * Integer.BYTES, 0);
+            swapIdsHostBuffer = swapIdsHost.getByteBuffer(0, (long) swapIdCapacity * Integer.BYTES).order(ByteOrder.nativeOrder());
+        }
+        swapIdsHostBuffer.clear();
+        swapIdsHostBuffer.asIntBuffer().put(from).put(to);
+        JCudaDriver.cuMemcpyHtoDAsync(swapIds, swapIdsHost, 2L * from.length * Integer.BYTES, swapStream);
+        JCudaDriver.cuEventRecord(computeDone, stream);
+        JCudaDriver.cuStreamWaitEvent(swapStream, computeDone, 0);
+        long blockFloats = (long) blockSize * c.kvDim();
+        kernels.launch("copy_blocks", new int[] {from.length, c.layers(), 2}, 256, 0, swapStream,
+                fromKeys, fromValues, toKeys, toValues, swapIds, swapIds.withByteOffset((long) from.length * Integer.BYTES),
+                blockFloats, layerFloats(fromPoolBlocks), layerFloats(toPoolBlocks));
+        JCudaDriver.cuEventRecord(swapDone, swapStream);
+        JCudaDriver.cuStreamWaitEvent(stream, swapDone, 0);
+    }
+
+    // ---- the forward pass ----
+
+    /**
+     * Runs a batch of tokens — any mix of sequences and positions; a sequence's tokens consecutive and ascending —
+     * writing each token's K/V into its block and attending over its sequence's earlier positions. {@code tables[i]}
+     * is the block table of token {@code i}'s sequence (one array per sequence). Returns, per token, its logits when
+     * {@code want[i]}, else null.
+     */
+    public float[][] forward(int[] tokens, int[] positions, int[][] tables, boolean[] want) {
+        float[][] result = new float[tokens.length][];
+        JCudaDriver.cuCtxSetCurrent(context);
+        for (int from = 0; from < tokens.length; from += MAX_BATCH) {
+            forwardBatch(tokens, positions, tables, want, from, Math.min(tokens.length, from + MAX_BATCH), result);
+        }
+        return result;
+    }
+
+    private void forwardBatch(int[] tokens, int[] positions, int[][] tables, boolean[] want, int from, int to, float[][] result) {
+        int n = to - from;
+        int dim = c.dim();
+        int pairs = rotary.pairs();
+        Inputs at = Inputs.of(n, dim, pairs);
+        JCudaDriver.cuStreamSynchronize(stream);  // the previous batch's inputs are no longer read from staging
+        ByteBuffer staged = stagingBuffer.clear();
+        float[] row = new float[dim];
+        float[] rotation = new float[2 * pairs];
+        for (int i = 0; i < n; i++) {
+            int position = positions[from + i];
+            if (position >= c.contextLength()) {
+                throw new IllegalArgumentException("position " + position + " is beyond the context length " + c.contextLength());
+            }
+            model.tokenEmbedding().row(tokens[from + i], row);
+            staged.position((int) (at.embeddings() + (long) i * dim * Float.BYTES));
+            staged.asFloatBuffer().put(row);
+            rotary.rotation(position, rotation, 0);
+            staged.position((int) (at.rotations() + (long) i * 2 * pairs * Float.BYTES));
+            staged.asFloatBuffer().put(rotation);
+        }
+        // Block tables, one per sequence; decode tokens (a sequence's only token in this batch) and prefill tiles.
+        Map<int[], Integer> tableStarts = new IdentityHashMap<>();
+        IntArrayList flatTables = new IntArrayList();
+        int[] slots = new int[n];
+        int[] starts = new int[n];
+        for (int i = 0; i < n; i++) {
+            int[] table = tables[from + i];
+            int position = positions[from + i];
+            int needed = position / blockSize + 1;
+            if (needed > table.length) {
+                throw new IllegalArgumentException("position " + position + " is beyond its block table of " + table.length + " blocks");
+            }
+            Integer start = tableStarts.get(table);
+            if (start == null) {
+                start = flatTables.size();
+                tableStarts.put(table, start);
+                flatTables.addElements(flatTables.size(), table, 0, Math.min(table.length, maxTableLength));
+            }
+            starts[i] = start;
+            slots[i] = table[position / blockSize] * blockSize + position % blockSize;
+        }
+        IntArrayList decode = new IntArrayList();
+        IntArrayList tileFirsts = new IntArrayList();
+        IntArrayList tileCounts = new IntArrayList();
+        int longestDecode = 0;
+        for (int i = 0; i < n; ) {
+            int j = i + 1;
+            while (j < n && tables[from + j] == tables[from + i] && positions[from + j] == positions[from + j - 1] + 1) {
+                j++;
+            }
+            if (j - i == 1) {
+                decode.add(i);
+                longestDecode = Math.max(longestDecode, positions[from + i] + 1);
+            } else {
+                for (int s = i; s < j; s += PREFILL_QUERIES) {
+                    tileFirsts.add(s);
+                    tileCounts.add(Math.min(PREFILL_QUERIES, j - s));
+                }
+            }
+            i = j;
+        }
+        IntArrayList wanted = new IntArrayList();
+        for (int i = 0; i < n; i++) {
+            if (want[from + i]) {
+                wanted.add(i);
+            }
+        }
+        putInts(staged, at.slots(), slots);
+        putInts(staged, at.positions(), java.util.Arrays.copyOfRange(positions, from, to));
+        putInts(staged, at.tableStarts(), starts);
+        putInts(staged, at.decodeTokens(), decode.toIntArray());
+        putInts(staged, at.tileFirsts(), tileFirsts.toIntArray());
+        putInts(staged, at.tileCounts(), tileCounts.toIntArray());
+        putInts(staged, at.wantedRows(), wanted.toIntArray());
+        putInts(staged, at.tables(), flatTables.toIntArray());
+        long used = at.tables() + (long) flatTables.size() * Integer.BYTES;
+        JCudaDriver.cuMemcpyHtoDAsync(inputs, staging, used, stream);
+        JCudaDriver.cuMemcpyDtoDAsync(x, inputs.withByteOffset(at.embeddings()), (long) n * dim * Float.BYTES, stream);
+
+        CUdeviceptr rotations = inputs.withByteOffset(at.rotations());
+        CUdeviceptr slotsOnDevice = inputs.withByteOffset(at.slots());
+        CUdeviceptr positionsOnDevice = inputs.withByteOffset(at.positions());
+        CUdeviceptr startsOnDevice = inputs.withByteOffset(at.tableStarts());
+        CUdeviceptr decodeOnDevice = inputs.withByteOffset(at.decodeTokens());
+        CUdeviceptr tileFirstsOnDevice = inputs.withByteOffset(at.tileFirsts());
+        CUdeviceptr tileCountsOnDevice = inputs.withByteOffset(at.tileCounts());
+        CUdeviceptr tablesOnDevice = inputs.withByteOffset(at.tables());
+        int parts = decode.isEmpty() ? 0
+                : Math.clamp((longestDecode + MIN_PART_TOKENS - 1) / MIN_PART_TOKENS, 1, MAX_PARTS);
+        int partLength = parts == 0 ? 0 : (longestDecode + parts - 1) / parts;
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        long layerBytes = layerFloats(blocks) * Float.BYTES;
+        for (int l = 0; l < c.layers(); l++) {
+            DeviceLayer layer = layers[l];
+            CUdeviceptr keys = keyCache.withByteOffset(l * layerBytes);
+            CUdeviceptr values = valueCache.withByteOffset(l * layerBytes);
+            rmsNorm(x, layer.attentionNorm(), xb, n);
+            matmul(layer.wq(), xb, q, n);
+            matmul(layer.wk(), xb, k, n);
+            matmul(layer.wv(), xb, v, n);
+            kernels.launch("rope_and_store", new int[] {n}, 128, 0, stream, q, k, v, rotations, slotsOnDevice, keys, values,
+                    c.heads(), c.kvHeads(), c.headDim(), pairs);
+            if (!decode.isEmpty()) {
+                kernels.launch("attention_decode", new int[] {decode.size(), c.heads(), parts}, ATTENTION_WARPS * 32,
+                        (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, stream,
+                        q, keys, values, decodeOnDevice, positionsOnDevice, tablesOnDevice, startsOnDevice, partials,
+                        c.heads(), c.kvHeads(), c.headDim(), blockSize, partLength, scale);
+                kernels.launch("attention_reduce", new int[] {decode.size(), c.heads()}, 128, 0, stream,
+                        partials, decodeOnDevice, xb, c.heads(), c.headDim(), parts);
+            }
+            if (!tileFirsts.isEmpty()) {
+                kernels.launch("attention_prefill", new int[] {tileFirsts.size(), c.heads()}, PREFILL_QUERIES * 32,
+                        2 * PREFILL_KEYS * c.headDim() * Float.BYTES, stream,
+                        q, keys, values, tileFirstsOnDevice, tileCountsOnDevice, positionsOnDevice, tablesOnDevice,
+                        startsOnDevice, xb, c.heads(), c.kvHeads(), c.headDim(), blockSize, scale);
+            }
+            matmul(layer.wo(), xb, xb2, n);
+            elementwise("add_into", x, xb2, (long) n * dim);
+            rmsNorm(x, layer.ffnNorm(), xb, n);
+            matmul(layer.gate(), xb, hb, n);
+            matmul(layer.up(), xb, hb2, n);
+            elementwise("swiglu", hb, hb2, (long) n * c.ffnDim());
+            matmul(layer.down(), hb, xb2, n);
+            elementwise("add_into", x, xb2, (long) n * dim);
+        }
+        CUdeviceptr wantedOnDevice = inputs.withByteOffset(at.wantedRows());
+        for (int first = 0; first < wanted.size(); first += LOGIT_ROWS) {
+            int rows = Math.min(LOGIT_ROWS, wanted.size() - first);
+            kernels.launch("gather_rows", new int[] {rows}, 256, 0, stream,
+                    x, xb, wantedOnDevice.withByteOffset((long) first * Integer.BYTES), dim);
+            rmsNorm(xb, outputNorm, xb2, rows);
+            matmul(tokenOutput, xb2, logits, rows);
+            long bytes = (long) rows * c.vocab() * Float.BYTES;
+            JCudaDriver.cuMemcpyDtoHAsync(logitsHost, logits, bytes, stream);
+            JCudaDriver.cuStreamSynchronize(stream);
+            var floats = logitsHostBuffer.clear().asFloatBuffer();
+            for (int r = 0; r < rows; r++) {
+                float[] out = new float[c.vocab()];
+                floats.get(r * c.vocab(), out);
+                result[from + wanted.getInt(first + r)] = out;
+            }
+        }
+    }
+
+    private static void putInts(ByteBuffer buffer, long offset, int[] values) {
+        buffer.position(Math.toIntExact(offset));
+        buffer.asIntBuffer().put(values);
+    }
+
+    private void matmul(DeviceMatrix matrix, CUdeviceptr in, CUdeviceptr out, int n) {
+        kernels.launch(matrix.kernel(), new int[] {(matrix.rows() + MATMUL_ROWS - 1) / MATMUL_ROWS, (n + MATMUL_BATCH - 1) / MATMUL_BATCH},
+                MATMUL_ROWS * 32, 0, stream, matrix.data(), in, out, matrix.rows(), matrix.cols(), n);
+    }
+
+    private void rmsNorm(CUdeviceptr in, CUdeviceptr weight, CUdeviceptr out, int rows) {
+        kernels.launch("rms_norm", new int[] {rows}, 256, 0, stream, in, weight, out, c.dim(), c.rmsEps());
+    }
+
+    private void elementwise(String kernel, CUdeviceptr into, CUdeviceptr other, long count) {
+        int grid = (int) Math.min(4096, (count + 255) / 256);
+        kernels.launch(kernel, new int[] {grid}, 256, 0, stream, into, other, count);
+    }
+
+    // ---- inspection, for tests and the benchmark ----
+
+    /** The K (or V) floats of {@code count} slots from {@code firstSlot} of one layer of the device pool. */
+    public float[] readSlots(int layer, int firstSlot, int count, boolean keys) {
+        JCudaDriver.cuCtxSetCurrent(context);
+        JCudaDriver.cuStreamSynchronize(stream);
+        JCudaDriver.cuStreamSynchronize(swapStream);
+        float[] out = new float[count * c.kvDim()];
+        long offset = (layer * layerFloats(blocks) + (long) firstSlot * c.kvDim()) * Float.BYTES;
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), (keys ? keyCache : valueCache).withByteOffset(offset), (long) out.length * Float.BYTES);
+        return out;
+    }
+
+    /** Fills every slot of the device pool with {@code value} (tests: make a swapped-out block's old copy garbage). */
+    public void fillDevicePool(float value) {
+        JCudaDriver.cuCtxSetCurrent(context);
+        JCudaDriver.cuStreamSynchronize(stream);
+        JCudaDriver.cuStreamSynchronize(swapStream);
+        long floats = layerFloats(blocks) * c.layers();
+        JCudaDriver.cuMemsetD32Async(keyCache, Float.floatToRawIntBits(value), floats, stream);
+        JCudaDriver.cuMemsetD32Async(valueCache, Float.floatToRawIntBits(value), floats, stream);
+        JCudaDriver.cuStreamSynchronize(stream);
+    }
+
+    /** The device's peak memory bandwidth in bytes/s: memory clock × bus width × 2 (double data rate). */
+    public double peakBandwidth() {
+        int[] clockKhz = new int[1];
+        int[] busBits = new int[1];
+        JCudaDriver.cuDeviceGetAttribute(clockKhz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, device);
+        JCudaDriver.cuDeviceGetAttribute(busBits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, device);
+        return clockKhz[0] * 1e3 * 2 * busBits[0] / 8;
+    }
+
+    /**
+     * The decode attention kernels alone (split-context attention and its reduction, one layer): {@code sequences}
+     * sequences of {@code context} tokens each on distinct blocks, timed with events over {@code repeats} launches.
+     * Returns the K/V bytes read per second (each sequence's K and V once per KV head).
+     */
+    public double decodeAttentionBandwidth(int sequences, int context, int repeats) {
+        int perSequence = (context + blockSize - 1) / blockSize;
+        if ((long) sequences * perSequence > blocks || sequences > MAX_BATCH) {
+            throw new IllegalArgumentException(sequences + " sequences of " + context + " tokens do not fit " + blocks + " blocks");
+        }
+        int[] tokens = new int[sequences];
+        int[] positions = new int[sequences];
+        int[][] tables = new int[sequences][];
+        for (int s = 0; s < sequences; s++) {
+            tables[s] = new int[perSequence];
+            for (int b = 0; b < perSequence; b++) {
+                tables[s][b] = s * perSequence + b;
+            }
+            positions[s] = context - 1;
+        }
+        // One real pass puts the inputs (positions, tables, decode list) where the kernels read them.
+        forward(tokens, positions, tables, new boolean[sequences]);
+        Inputs at = Inputs.of(sequences, c.dim(), rotary.pairs());
+        int parts = Math.clamp((context + MIN_PART_TOKENS - 1) / MIN_PART_TOKENS, 1, MAX_PARTS);
+        int partLength = (context + parts - 1) / parts;
+        CUevent start = new CUevent();
+        CUevent end = new CUevent();
+        JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT);
+        JCudaDriver.cuEventCreate(end, CUevent_flags.CU_EVENT_DEFAULT);
+        try {
+            JCudaDriver.cuEventRecord(start, stream);
+            for (int r = 0; r < repeats; r++) {
+                kernels.launch("attention_decode", new int[] {sequences, c.heads(), parts}, ATTENTION_WARPS * 32,
+                        (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, stream,
+                        q, keyCache, valueCache, inputs.withByteOffset(at.decodeTokens()), inputs.withByteOffset(at.positions()),
+                        inputs.withByteOffset(at.tables()), inputs.withByteOffset(at.tableStarts()), partials,
+                        c.heads(), c.kvHeads(), c.headDim(), blockSize, partLength, (float) (1.0 / Math.sqrt(c.headDim())));
+                kernels.launch("attention_reduce", new int[] {sequences, c.heads()}, 128, 0, stream,
+                        partials, inputs.withByteOffset(at.decodeTokens()), xb, c.heads(), c.headDim(), parts);
+            }
+            JCudaDriver.cuEventRecord(end, stream);
+            JCudaDriver.cuEventSynchronize(end);
+            float[] millis = new float[1];
+            JCudaDriver.cuEventElapsedTime(millis, start, end);
+            double bytes = 2.0 * sequences * context * c.kvDim() * Float.BYTES * repeats;
+            return bytes / (millis[0] / 1e3);
+        } finally {
+            JCudaDriver.cuEventDestroy(start);
+            JCudaDriver.cuEventDestroy(end);
+        }
+    }
+
+    /** Frees everything this backend holds on the device and in pinned memory; also after a failed start. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        quietly(() -> JCudaDriver.cuCtxSetCurrent(context));
+        quietly(JCudaDriver::cuCtxSynchronize);
+        allocations.forEach(pointer -> quietly(() -> JCudaDriver.cuMemFree(pointer)));
+        allocations.clear();
+        pinned.forEach(pointer -> quietly(() -> JCudaDriver.cuMemFreeHost(pointer)));
+        pinned.clear();
+        hostTier.forEach(MappedHostMemory::close);
+        hostTier.clear();
+        if (kernels != null) {
+            quietly(kernels::close);
+        }
+        created.forEach(Runnable::run);
+        quietly(() -> JCudaDriver.cuDevicePrimaryCtxRelease(device));
+    }
+
+    /** A release step that fails (the context is already broken) must not stop the others. */
+    private static void quietly(Runnable release) {
+        try {
+            release.run();
+        } catch (CudaException e) {
+            // nothing more can be freed through this handle
+        }
+    }
+}
