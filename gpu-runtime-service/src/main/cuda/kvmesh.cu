@@ -11,8 +11,7 @@
 // weight is read once per MATMUL_BATCH tokens, which is what decode throughput depends on.
 #define MATMUL_ROWS 4
 #define MATMUL_BATCH 8
-// Head dimensions up to WARP * MAX_LANE_DIMS (256) are held in registers, MAX_LANE_DIMS per lane.
-#define MAX_LANE_DIMS 8
+// Attention holds a head's dims in registers, LANE_DIMS per lane (entry points for head dims up to 64, 128, 256).
 #define ATTENTION_WARPS 4
 // Prefill: queries per block (one warp each) sharing every K/V tile loaded into shared memory.
 #define PREFILL_QUERIES 8
@@ -84,6 +83,8 @@ __device__ void matmul(Weights weights, const float* __restrict__ x, float* __re
     for (int b = 0; b < MATMUL_BATCH; b++) {
         sums[b] = 0.f;
     }
+    // Unrolled so that each warp has several weight loads in flight (decode reads every weight once per token).
+#pragma unroll 4
     for (int col = lane; col < cols; col += WARP) {
         float w = weights.get(row, cols, col);
 #pragma unroll
@@ -184,43 +185,73 @@ __device__ __forceinline__ size_t slot_of(const int* table, int position, int bl
     return (size_t) table[position / block_size] * block_size + position % block_size;
 }
 
-// One online-softmax step of a warp over one key: every lane holds dims lane, lane + 32, ... of the query and the
-// running output.
-__device__ __forceinline__ void attend(const float* key, const float* value, const float* query, float* output,
-                                       float& max_score, float& denominator, int head_dim, float scale) {
+// One online-softmax step of a warp over up to KEYS keys at once: every lane holds dims lane, lane + 32, ... of
+// the query and the running output (LANE_DIMS of them). All KEYS rows are loaded before any is used, so a warp keeps
+// 2 * KEYS loads in flight: decode attention is bound by how many bytes are in flight, not by arithmetic.
+template <int LANE_DIMS, int KEYS>
+__device__ __forceinline__ void attend(const float* const* keys, const float* const* values, int count,
+                                       const float* query, float* output, float& max_score, float& denominator,
+                                       int head_dim, float scale) {
     int lane = threadIdx.x % WARP;
-    float dot = 0.f;
+    float k[KEYS][LANE_DIMS];
+    float v[KEYS][LANE_DIMS];
 #pragma unroll
-    for (int i = 0; i < MAX_LANE_DIMS; i++) {
-        int d = lane + i * WARP;
-        if (d < head_dim) {
-            dot = fmaf(query[i], key[d], dot);
+    for (int j = 0; j < KEYS; j++) {
+#pragma unroll
+        for (int i = 0; i < LANE_DIMS; i++) {
+            int d = lane + i * WARP;
+            bool present = j < count && d < head_dim;
+            k[j][i] = present ? keys[j][d] : 0.f;
+            v[j][i] = present ? values[j][d] : 0.f;
         }
     }
-    float score = warp_sum(dot) * scale;
-    float next_max = fmaxf(max_score, score);
-    float correction = expf(max_score - next_max);  // 0 on the first key (max_score is -inf)
-    float weight = expf(score - next_max);
-    denominator = denominator * correction + weight;
+    float scores[KEYS];
+    float next_max = max_score;
 #pragma unroll
-    for (int i = 0; i < MAX_LANE_DIMS; i++) {
-        int d = lane + i * WARP;
-        if (d < head_dim) {
-            output[i] = fmaf(weight, value[d], output[i] * correction);
+    for (int j = 0; j < KEYS; j++) {
+        float dot = 0.f;
+#pragma unroll
+        for (int i = 0; i < LANE_DIMS; i++) {
+            dot = fmaf(query[i], k[j][i], dot);
+        }
+        scores[j] = warp_sum(dot) * scale;
+        if (j < count) {
+            next_max = fmaxf(next_max, scores[j]);
+        }
+    }
+    float correction = expf(max_score - next_max);  // 0 on the first keys (max_score is -inf)
+    denominator *= correction;
+#pragma unroll
+    for (int i = 0; i < LANE_DIMS; i++) {
+        output[i] *= correction;
+    }
+#pragma unroll
+    for (int j = 0; j < KEYS; j++) {
+        if (j < count) {
+            float weight = expf(scores[j] - next_max);
+            denominator += weight;
+#pragma unroll
+            for (int i = 0; i < LANE_DIMS; i++) {
+                output[i] = fmaf(weight, v[j][i], output[i]);
+            }
         }
     }
     max_score = next_max;
 }
 
+// Keys a decode warp loads per step (see attend).
+#define DECODE_KEYS 4
+
 // Decode attention, split over the context (flash-decoding): block (i, head, part) attends query token
 // tokens[i] over its positions [part * part_len, min(position + 1, (part + 1) * part_len)), ATTENTION_WARPS warps
-// taking every ATTENTION_WARPS-th key, and writes (max, denominator, unnormalized output) to
+// taking DECODE_KEYS consecutive keys in turn, and writes (max, denominator, unnormalized output) to
 // partials[(i * heads + head) * parts + part]; attention_reduce combines the parts.
-// Dynamic shared memory: ATTENTION_WARPS * (head_dim + 2) floats.
-extern "C" __global__ void attention_decode(const float* q, const float* key_cache, const float* value_cache,
-                                            const int* tokens, const int* positions, const int* tables,
-                                            const int* table_starts, float* partials, int heads, int kv_heads,
-                                            int head_dim, int block_size, int part_len, float scale) {
+// Dynamic shared memory: ATTENTION_WARPS * (head_dim + 2) floats. LANE_DIMS * 32 >= head_dim.
+template <int LANE_DIMS>
+__device__ void attention_decode(const float* q, const float* key_cache, const float* value_cache,
+                                 const int* tokens, const int* positions, const int* tables,
+                                 const int* table_starts, float* partials, int heads, int kv_heads,
+                                 int head_dim, int block_size, int part_len, float scale) {
     extern __shared__ float shared[];
     int i = blockIdx.x;
     int head = blockIdx.y;
@@ -244,19 +275,27 @@ extern "C" __global__ void attention_decode(const float* q, const float* key_cac
     const float* query_row = q + (size_t) b * heads * head_dim + head * head_dim;
     int kv_offset = head / (heads / kv_heads) * head_dim;
     const int* table = tables + table_starts[b];
-    float query[MAX_LANE_DIMS];
-    float output[MAX_LANE_DIMS];
+    float query[LANE_DIMS];
+    float output[LANE_DIMS];
 #pragma unroll
-    for (int j = 0; j < MAX_LANE_DIMS; j++) {
+    for (int j = 0; j < LANE_DIMS; j++) {
         int d = lane + j * WARP;
         query[j] = d < head_dim ? query_row[d] : 0.f;
         output[j] = 0.f;
     }
     float max_score = -INFINITY;
     float denominator = 0.f;
-    for (int t = from + warp; t < to; t += ATTENTION_WARPS) {
-        size_t slot = slot_of(table, t, block_size) * kv_dim + kv_offset;
-        attend(key_cache + slot, value_cache + slot, query, output, max_score, denominator, head_dim, scale);
+    const float* keys[DECODE_KEYS];
+    const float* values[DECODE_KEYS];
+    for (int t = from + warp * DECODE_KEYS; t < to; t += ATTENTION_WARPS * DECODE_KEYS) {
+        int count = min(DECODE_KEYS, to - t);
+#pragma unroll
+        for (int j = 0; j < DECODE_KEYS; j++) {
+            size_t slot = slot_of(table, min(t + j, to - 1), block_size) * kv_dim + kv_offset;
+            keys[j] = key_cache + slot;
+            values[j] = value_cache + slot;
+        }
+        attend<LANE_DIMS, DECODE_KEYS>(keys, values, count, query, output, max_score, denominator, head_dim, scale);
     }
     // Combine the warps: shared = [max, denominator] per warp, then each warp's output.
     float* warp_stats = shared;
@@ -266,7 +305,7 @@ extern "C" __global__ void attention_decode(const float* q, const float* key_cac
         warp_stats[2 * warp + 1] = denominator;
     }
 #pragma unroll
-    for (int j = 0; j < MAX_LANE_DIMS; j++) {
+    for (int j = 0; j < LANE_DIMS; j++) {
         int d = lane + j * WARP;
         if (d < head_dim) {
             warp_outputs[warp * head_dim + d] = output[j];
@@ -334,10 +373,11 @@ extern "C" __global__ void attention_reduce(const float* partials, const int* to
 // (batch rows tile_firsts[tile] .. + tile_counts[tile], positions ascending by one), one warp each, over their
 // causal context; each tile of PREFILL_KEYS keys and values is read from the paged cache once into shared memory
 // for all of them. Dynamic shared memory: 2 * PREFILL_KEYS * head_dim floats. blockDim: PREFILL_QUERIES warps.
-extern "C" __global__ void attention_prefill(const float* q, const float* key_cache, const float* value_cache,
-                                             const int* tile_firsts, const int* tile_counts, const int* positions,
-                                             const int* tables, const int* table_starts, float* out, int heads,
-                                             int kv_heads, int head_dim, int block_size, float scale) {
+template <int LANE_DIMS>
+__device__ void attention_prefill(const float* q, const float* key_cache, const float* value_cache,
+                                  const int* tile_firsts, const int* tile_counts, const int* positions,
+                                  const int* tables, const int* table_starts, float* out, int heads,
+                                  int kv_heads, int head_dim, int block_size, float scale) {
     extern __shared__ float shared[];
     float* keys = shared;
     float* values = shared + PREFILL_KEYS * head_dim;
@@ -352,11 +392,11 @@ extern "C" __global__ void attention_prefill(const float* q, const float* key_ca
     int last_position = positions[first + count - 1];
     bool active = warp < count;
     int position = active ? positions[first + warp] : -1;
-    float query[MAX_LANE_DIMS];
-    float output[MAX_LANE_DIMS];
+    float query[LANE_DIMS];
+    float output[LANE_DIMS];
     const float* query_row = q + (size_t) (first + (active ? warp : 0)) * heads * head_dim + head * head_dim;
 #pragma unroll
-    for (int j = 0; j < MAX_LANE_DIMS; j++) {
+    for (int j = 0; j < LANE_DIMS; j++) {
         int d = lane + j * WARP;
         query[j] = active && d < head_dim ? query_row[d] : 0.f;
         output[j] = 0.f;
@@ -374,8 +414,17 @@ extern "C" __global__ void attention_prefill(const float* q, const float* key_ca
         }
         __syncthreads();
         if (active) {
-            for (int j = 0; j < PREFILL_KEYS && base + j <= position; j++) {
-                attend(keys + j * head_dim, values + j * head_dim, query, output, max_score, denominator, head_dim, scale);
+            for (int j = 0; j < PREFILL_KEYS && base + j <= position; j += 4) {
+                const float* tile_keys[4];
+                const float* tile_values[4];
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    int row = min(j + u, PREFILL_KEYS - 1);
+                    tile_keys[u] = keys + row * head_dim;
+                    tile_values[u] = values + row * head_dim;
+                }
+                int usable = min(4, min(PREFILL_KEYS - j, position - base - j + 1));
+                attend<LANE_DIMS, 4>(tile_keys, tile_values, usable, query, output, max_score, denominator, head_dim, scale);
             }
         }
         __syncthreads();
@@ -383,7 +432,7 @@ extern "C" __global__ void attention_prefill(const float* q, const float* key_ca
     if (active) {
         float* result = out + (size_t) (first + warp) * heads * head_dim + head * head_dim;
 #pragma unroll
-        for (int j = 0; j < MAX_LANE_DIMS; j++) {
+        for (int j = 0; j < LANE_DIMS; j++) {
             int d = lane + j * WARP;
             if (d < head_dim) {
                 result[d] = output[j] / denominator;
@@ -391,6 +440,26 @@ extern "C" __global__ void attention_prefill(const float* q, const float* key_ca
         }
     }
 }
+
+// One entry point per register budget: LANE_DIMS * 32 >= head_dim (64, 128, 256), chosen by the host.
+#define ATTENTION_ENTRY_POINTS(LANE_DIMS, HEAD_DIM)                                                                  \
+    extern "C" __global__ void attention_decode_##HEAD_DIM(                                                          \
+            const float* q, const float* key_cache, const float* value_cache, const int* tokens,                    \
+            const int* positions, const int* tables, const int* table_starts, float* partials, int heads,           \
+            int kv_heads, int head_dim, int block_size, int part_len, float scale) {                                 \
+        attention_decode<LANE_DIMS>(q, key_cache, value_cache, tokens, positions, tables, table_starts, partials,   \
+                                    heads, kv_heads, head_dim, block_size, part_len, scale);                         \
+    }                                                                                                                \
+    extern "C" __global__ void attention_prefill_##HEAD_DIM(                                                         \
+            const float* q, const float* key_cache, const float* value_cache, const int* tile_firsts,               \
+            const int* tile_counts, const int* positions, const int* tables, const int* table_starts, float* out,   \
+            int heads, int kv_heads, int head_dim, int block_size, float scale) {                                    \
+        attention_prefill<LANE_DIMS>(q, key_cache, value_cache, tile_firsts, tile_counts, positions, tables,        \
+                                     table_starts, out, heads, kv_heads, head_dim, block_size, scale);               \
+    }
+ATTENTION_ENTRY_POINTS(2, 64)
+ATTENTION_ENTRY_POINTS(4, 128)
+ATTENTION_ENTRY_POINTS(8, 256)
 
 // gate = silu(gate) * up, as the cpu backend's SwiGLU.
 extern "C" __global__ void swiglu(float* gate, const float* up, long long count) {

@@ -25,8 +25,9 @@ public final class LocalMeshCommand {
                     case "--backend" -> options = options.withBackend(required(value, "--backend"));
                     case "--model" -> options = options.withModel(Path.of(required(value, "--model")).toAbsolutePath());
                     case "-h", "--help" -> {
-                        System.out.println("usage: kvmesh up [--pods N] [--backend cpu|sim] [--model FILE.gguf] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
-                        System.out.println("  cpu (default) serves FILE.gguf, or a generated small model; sim runs the cost model without arithmetic");
+                        System.out.println("usage: kvmesh up [--pods N] [--backend cpu|sim|cuda|auto] [--model FILE.gguf] [--port P] [--policy prefix-aware|least-load|round-robin|random]");
+                        System.out.println("  cpu (default) serves FILE.gguf, or a generated small model; sim runs the cost model without arithmetic;");
+                        System.out.println("  cuda runs it on the GPU (refused without one); auto: cuda where a GPU is, else cpu");
                         return;
                     }
                     default -> throw new IllegalArgumentException("unknown option " + args[i] + "; kvmesh up --help lists them");
@@ -34,19 +35,19 @@ public final class LocalMeshCommand {
                 i++;
             }
             if (options.model() != null && options.backend().equals("sim")) {
-                throw new IllegalArgumentException("--model needs the cpu backend (the sim backend computes nothing)");
+                throw new IllegalArgumentException("--model needs the cpu, cuda or auto backend (the sim backend computes nothing)");
             }
             if (options.model() != null && !java.nio.file.Files.isRegularFile(options.model())) {
                 throw new IllegalArgumentException("no such model file: " + options.model());
             }
-            if (!options.backend().equals("sim") && !options.backend().equals("cpu")) {
-                throw new IllegalArgumentException("backend " + options.backend() + " is not available; use sim or cpu");
+            if (!java.util.Set.of("sim", "cpu", "cuda", "auto").contains(options.backend())) {
+                throw new IllegalArgumentException("backend " + options.backend() + " is not available; use sim, cpu, cuda or auto");
             }
         } catch (IllegalArgumentException e) {
             System.err.println("kvmesh up: " + e.getMessage());
             System.exit(2);
         }
-        if (options.backend().equals("cpu") && options.model() == null) {
+        if (!options.backend().equals("sim") && options.model() == null) {
             options = options.withModel(defaultModel(root));
         }
         LocalMesh mesh;

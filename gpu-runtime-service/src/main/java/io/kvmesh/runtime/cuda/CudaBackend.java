@@ -69,6 +69,9 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
     private final int blocks;
     private final int hostBlocks;
     private final int maxTableLength;
+    /** The attention entry points for this head dimension (registers sized to it: 64, 128 or 256). */
+    private final String decodeKernel;
+    private final String prefillKernel;
 
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
@@ -145,6 +148,9 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         if (c.headDim() > MAX_HEAD_DIM) {
             throw new IllegalArgumentException("head dimension " + c.headDim() + " is above the cuda kernels' " + MAX_HEAD_DIM);
         }
+        int headDims = c.headDim() <= 64 ? 64 : c.headDim() <= 128 ? 128 : 256;
+        this.decodeKernel = "attention_decode_" + headDims;
+        this.prefillKernel = "attention_prefill_" + headDims;
         int maxPositions = (int) Math.min(c.contextLength(), (long) blocks * blockSize);
         this.maxTableLength = (maxPositions + blockSize - 1) / blockSize;
         JCudaDriver.setExceptionsEnabled(true);
@@ -363,6 +369,12 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         copyBlocks(requireHostKeys(), hostValues, this.hostBlocks, hostBlocks, keyCache, valueCache, blocks, deviceBlocks);
     }
 
+    @Override
+    public void finishCopies() {
+        JCudaDriver.cuCtxSetCurrent(context);
+        JCudaDriver.cuStreamSynchronize(swapStream);
+    }
+
     /** Copies blocks within the device pool (copy-on-write of a shared block about to be written). */
     public void copyWithinDevice(int[] fromBlocks, int[] toBlocks) {
         copyBlocks(keyCache, valueCache, blocks, fromBlocks, keyCache, valueCache, blocks, toBlocks);
@@ -532,7 +544,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
             kernels.launch("rope_and_store", new int[] {n}, 128, 0, stream, q, k, v, rotations, slotsOnDevice, keys, values,
                     c.heads(), c.kvHeads(), c.headDim(), pairs);
             if (!decode.isEmpty()) {
-                kernels.launch("attention_decode", new int[] {decode.size(), c.heads(), parts}, ATTENTION_WARPS * 32,
+                kernels.launch(decodeKernel, new int[] {decode.size(), c.heads(), parts}, ATTENTION_WARPS * 32,
                         (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, stream,
                         q, keys, values, decodeOnDevice, positionsOnDevice, tablesOnDevice, startsOnDevice, partials,
                         c.heads(), c.kvHeads(), c.headDim(), blockSize, partLength, scale);
@@ -540,7 +552,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
                         partials, decodeOnDevice, xb, c.heads(), c.headDim(), parts);
             }
             if (!tileFirsts.isEmpty()) {
-                kernels.launch("attention_prefill", new int[] {tileFirsts.size(), c.heads()}, PREFILL_QUERIES * 32,
+                kernels.launch(prefillKernel, new int[] {tileFirsts.size(), c.heads()}, PREFILL_QUERIES * 32,
                         2 * PREFILL_KEYS * c.headDim() * Float.BYTES, stream,
                         q, keys, values, tileFirstsOnDevice, tileCountsOnDevice, positionsOnDevice, tablesOnDevice,
                         startsOnDevice, xb, c.heads(), c.kvHeads(), c.headDim(), blockSize, scale);
@@ -657,7 +669,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         try {
             JCudaDriver.cuEventRecord(start, stream);
             for (int r = 0; r < repeats; r++) {
-                kernels.launch("attention_decode", new int[] {sequences, c.heads(), parts}, ATTENTION_WARPS * 32,
+                kernels.launch(decodeKernel, new int[] {sequences, c.heads(), parts}, ATTENTION_WARPS * 32,
                         (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, stream,
                         q, keyCache, valueCache, inputs.withByteOffset(at.decodeTokens()), inputs.withByteOffset(at.positions()),
                         inputs.withByteOffset(at.tables()), inputs.withByteOffset(at.tableStarts()), partials,

@@ -411,6 +411,7 @@ public final class Engine implements AutoCloseable {
         }
         long start = clock.nanoTime();
         backend.copyToDevice(copies.from(), copies.to());
+        backend.finishCopies();  // the forward pass about to run waits for them anyway
         decisions.costs().observeSwap((long) copies.blocks() * kv.pool().blockSize(), (clock.nanoTime() - start) / 1e9);
         blocksSwappedIn += copies.blocks();
     }
@@ -560,6 +561,7 @@ public final class Engine implements AutoCloseable {
             long start = clock.nanoTime();
             backend.copyToHost(device, host);
             backend.copyToDevice(host, device);
+            backend.finishCopies();
             decisions.costs().observeSwap(2L * copyBlocks * blockSize, (clock.nanoTime() - start) / 1e9);
             kv.pool().free(device);
             kv.host().free(host);

@@ -23,4 +23,11 @@ public interface ForwardBackend {
     default void copyToDevice(int[] hostBlocks, int[] deviceBlocks) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no host tier");
     }
+
+    /**
+     * Returns once the copies asked for so far are done. A backend whose copies run asynchronously ({@code cuda})
+     * waits here, so that timing a swap measures the transfer rather than its enqueueing.
+     */
+    default void finishCopies() {
+    }
 }
