@@ -137,7 +137,7 @@ extern "C" __global__ void rms_norm(const float* __restrict__ x, const float* __
     }
     __syncthreads();
     if (warp == 0) {
-        squares = lane < blockDim.x / WARP ? partial[lane] : 0.f;
+        squares = lane < (int) (blockDim.x / WARP) ? partial[lane] : 0.f;
         squares = warp_sum(squares);
         if (lane == 0) {
             partial[0] = squares;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Compiles kvmesh.cu as plain C++ against cuda_emulation.h and runs every kernel on emulated threads against naive
+# references (kernels_check.cpp). Usable from any directory; arguments are passed to the check program.
+# Environment: CXX (default g++), EMU_WORKERS (os threads running blocks; default the cpu count), EMU_ORDER
+# (random|forward|reverse: the order a block's threads run between barriers), KVMESH_CU (another file named kvmesh.cu to check).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+module="$(cd "$here/../../.." && pwd)"
+source_file="${KVMESH_CU:-$module/src/main/cuda/kvmesh.cu}"
+source_dir="$(cd "$(dirname "$source_file")" && pwd)"
+out="$module/target/cuda-emulation"
+mkdir -p "$out"
+
+cxx="${CXX:-g++}"
+# -fno-extern-tls-init: dynamic shared memory is an extern thread_local (see cuda_emulation.h).
+flags=(-std=c++17 -O1 -pthread -fno-extern-tls-init -Wall -Wno-unknown-pragmas -I"$here")
+
+# The kernel source on its own, as its own translation unit.
+"$cxx" "${flags[@]}" -include cuda_emulation.h -x c++ -c "$source_file" -o "$out/kvmesh.o"
+# The checks #include "kvmesh.cu" (found through -I), so every launch is type-checked against the kernel.
+"$cxx" "${flags[@]}" -I"$source_dir" "$here/kernels_check.cpp" -o "$out/kernels_check"
+exec "$out/kernels_check" "$@"
