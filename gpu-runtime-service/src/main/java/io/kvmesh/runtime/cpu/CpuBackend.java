@@ -1,11 +1,10 @@
 package io.kvmesh.runtime.cpu;
 
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 import io.kvmesh.runtime.engine.ForwardBackend;
+import io.kvmesh.runtime.engine.NextTokens;
 import io.kvmesh.runtime.engine.ScheduledChunk;
 import io.kvmesh.runtime.engine.ScheduledTokens;
 import io.kvmesh.runtime.engine.SequenceState;
@@ -30,7 +29,7 @@ public final class CpuBackend implements ForwardBackend {
     /** Tokens per forward call at most: bounds the activation memory of one call. */
     static final int MAX_BATCH = 64;
 
-    private final Map<SequenceState, Integer> nextTokens = new IdentityHashMap<>();
+    private final NextTokens nextTokens = new NextTokens();
 
     public CpuBackend(LlamaModel model, int blocks, int blockSize) {
         this(model, blocks, 0, blockSize);
@@ -99,7 +98,7 @@ public final class CpuBackend implements ForwardBackend {
             for (int i = from; i < to; i++) {
                 if (want[i - from]) {
                     SequenceState owner = scheduled.owners().get(i);
-                    nextTokens.put(owner, owner.sample(logits[i - from]));
+                    nextTokens.sample(owner, logits[i - from]);
                 }
             }
         }
@@ -107,11 +106,7 @@ public final class CpuBackend implements ForwardBackend {
 
     @Override
     public int sampleNext(SequenceState sequence) {
-        Integer token = nextTokens.remove(sequence);
-        if (token == null) {
-            throw new IllegalStateException("no logits computed for " + sequence.id());
-        }
-        return token;
+        return nextTokens.take(sequence);
     }
 
     @Override

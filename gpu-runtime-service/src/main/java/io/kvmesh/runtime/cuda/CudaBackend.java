@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,6 +25,7 @@ import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import io.kvmesh.runtime.engine.ForwardBackend;
+import io.kvmesh.runtime.engine.NextTokens;
 import io.kvmesh.runtime.engine.ScheduledChunk;
 import io.kvmesh.runtime.engine.ScheduledTokens;
 import io.kvmesh.runtime.engine.SequenceState;
@@ -115,7 +117,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
     private ByteBuffer swapIdsHostBuffer;
     private int swapIdCapacity;
 
-    private final Map<SequenceState, Integer> nextTokens = new IdentityHashMap<>();
+    private final NextTokens nextTokens = new NextTokens();
     private boolean closed;
     /** How to destroy each stream and event made so far. */
     private final List<Runnable> created = new ArrayList<>();
@@ -301,7 +303,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
      * then slots, positions, table starts, decode tokens, prefill tile firsts and counts, wanted rows, block tables (ints).
      */
     private record Inputs(long embeddings, long rotations, long slots, long positions, long tableStarts, long decodeTokens,
-                          long tileFirsts, long tileCounts, long wantedRows, long tables, long end) {
+                          long tileFirsts, long tileCounts, long wantedRows, long tables) {
 
         static Inputs of(int n, int dim, int pairs) {
             long embeddings = 0;
@@ -315,7 +317,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
             long wantedRows = tileCounts + (long) n * Integer.BYTES;
             long tables = wantedRows + (long) n * Integer.BYTES;
             return new Inputs(embeddings, rotations, slots, positions, tableStarts, decodeTokens, tileFirsts, tileCounts,
-                    wantedRows, tables, tables);
+                    wantedRows, tables);
         }
 
         static long bytes(int n, int dim, int pairs, long tableInts) {
@@ -340,18 +342,14 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         for (int i = 0; i < n; i++) {
             if (want[i]) {
                 SequenceState owner = scheduled.owners().get(i);
-                nextTokens.put(owner, owner.sample(result[i]));
+                nextTokens.sample(owner, result[i]);
             }
         }
     }
 
     @Override
     public int sampleNext(SequenceState sequence) {
-        Integer token = nextTokens.remove(sequence);
-        if (token == null) {
-            throw new IllegalStateException("no logits computed for " + sequence.id());
-        }
-        return token;
+        return nextTokens.take(sequence);
     }
 
     @Override
@@ -509,7 +507,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
             }
         }
         putInts(staged, at.slots(), slots);
-        putInts(staged, at.positions(), java.util.Arrays.copyOfRange(positions, from, to));
+        putInts(staged, at.positions(), Arrays.copyOfRange(positions, from, to));
         putInts(staged, at.tableStarts(), starts);
         putInts(staged, at.decodeTokens(), decode.toIntArray());
         putInts(staged, at.tileFirsts(), tileFirsts.toIntArray());
