@@ -2,8 +2,6 @@ package io.kvmesh.runtime.cuda;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -12,18 +10,8 @@ import java.util.Map;
 
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 
-import jcuda.CudaException;
-import jcuda.Pointer;
-import jcuda.driver.CUcontext;
-import jcuda.driver.CUctx_flags;
-import jcuda.driver.CUdevice;
-import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUevent;
-import jcuda.driver.CUevent_flags;
-import jcuda.driver.CUstream;
-import jcuda.driver.CUstream_flags;
-import jcuda.driver.JCudaDriver;
-
+import io.kvmesh.runtime.cuda.GpuDevice.Address;
+import io.kvmesh.runtime.cuda.GpuDevice.Queue;
 import io.kvmesh.runtime.engine.ForwardBackend;
 import io.kvmesh.runtime.engine.NextTokens;
 import io.kvmesh.runtime.engine.ScheduledChunk;
@@ -34,12 +22,9 @@ import io.kvmesh.runtime.model.LlamaModel;
 import io.kvmesh.runtime.model.RotaryTable;
 import io.kvmesh.runtime.model.WeightMatrix;
 
-import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH;
-import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE;
-
 /**
  * The {@code cuda} backend: the cpu backend's arithmetic as kernels ({@code src/main/cuda/kvmesh.cu}) on device 0,
- * through JCuda's driver API. Weights are uploaded once in their GGUF storage type and dequantized inside the matmul
+ * through JCuda's driver API ({@link JCudaDevice}; tests also run it on an emulated {@link GpuDevice}). Weights are uploaded once in their GGUF storage type and dequantized inside the matmul
  * kernels; the KV block pool lives in device memory with the cpu backend's layout (per layer, one slot of
  * {@code kvDim} floats per token of every block), read through each sequence's block table by the paged attention
  * kernels (split-context decode, query-tiled prefill); the host tier is pinned host memory mapped into the device's
@@ -75,58 +60,42 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
     private final String decodeKernel;
     private final String prefillKernel;
 
-    private final CUdevice device = new CUdevice();
-    private final CUcontext context = new CUcontext();
-    private CudaKernels kernels;
-    private final CUstream stream = new CUstream();
-    private final CUstream swapStream = new CUstream();
-    private final CUevent computeDone = new CUevent();
-    private final CUevent swapDone = new CUevent();
-    private final List<CUdeviceptr> allocations = new ArrayList<>();
-    private final List<Pointer> pinned = new ArrayList<>();
-    private final List<MappedHostMemory> hostTier = new ArrayList<>();
+    private final GpuDevice device;
 
     private DeviceMatrix tokenOutput;
-    private CUdeviceptr outputNorm;
+    private Address outputNorm;
     private DeviceLayer[] layers;
     /** The KV pools: [layer][slot][kvDim] floats; the host tier's the same through its device-mapped address. */
-    private CUdeviceptr keyCache;
-    private CUdeviceptr valueCache;
-    private CUdeviceptr hostKeys;
-    private CUdeviceptr hostValues;
+    private Address keyCache;
+    private Address valueCache;
+    private Address hostKeys;
+    private Address hostValues;
 
-    private CUdeviceptr x;
-    private CUdeviceptr xb;
-    private CUdeviceptr xb2;
-    private CUdeviceptr q;
-    private CUdeviceptr k;
-    private CUdeviceptr v;
-    private CUdeviceptr hb;
-    private CUdeviceptr hb2;
-    private CUdeviceptr logits;
-    private CUdeviceptr partials;
+    private Address x;
+    private Address xb;
+    private Address xb2;
+    private Address q;
+    private Address k;
+    private Address v;
+    private Address hb;
+    private Address hb2;
+    private Address logits;
+    private Address partials;
     /** Per-batch inputs, uploaded from {@link #staging} in one copy: see {@link Inputs}. */
-    private CUdeviceptr inputs;
-    private Pointer staging;
-    private ByteBuffer stagingBuffer;
-    private long stagingBytes;
-    private Pointer logitsHost;
-    private ByteBuffer logitsHostBuffer;
-    private CUdeviceptr swapIds;
-    private Pointer swapIdsHost;
-    private ByteBuffer swapIdsHostBuffer;
+    private Address inputs;
+    private ByteBuffer staging;
+    private ByteBuffer logitsHost;
+    private Address swapIds;
+    private ByteBuffer swapIdsHost;
     private int swapIdCapacity;
 
     private final NextTokens nextTokens = new NextTokens();
-    private boolean closed;
-    /** How to destroy each stream and event made so far. */
-    private final List<Runnable> created = new ArrayList<>();
 
-    private record DeviceMatrix(CUdeviceptr data, String kernel, int rows, int cols) {
+    private record DeviceMatrix(Address data, String kernel, int rows, int cols) {
     }
 
-    private record DeviceLayer(CUdeviceptr attentionNorm, DeviceMatrix wq, DeviceMatrix wk, DeviceMatrix wv,
-                               DeviceMatrix wo, CUdeviceptr ffnNorm, DeviceMatrix gate, DeviceMatrix up,
+    private record DeviceLayer(Address attentionNorm, DeviceMatrix wq, DeviceMatrix wk, DeviceMatrix wv,
+                               DeviceMatrix wo, Address ffnNorm, DeviceMatrix gate, DeviceMatrix up,
                                DeviceMatrix down) {
     }
 
@@ -137,49 +106,47 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
      *                               device's memory cannot hold the weights and the pools (sizes named)
      */
     public CudaBackend(LlamaModel model, int blocks, int hostBlocks, int blockSize) {
+        this(model, blocks, hostBlocks, blockSize, openDevice());
+    }
+
+    private static GpuDevice openDevice() {
         CudaAvailability availability = CudaProbe.availability();
         if (!availability.available()) {
             throw new IllegalStateException("the cuda backend cannot run here: " + availability.reason());
         }
+        try {
+            return JCudaDevice.open();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("the cuda backend could not start on " + availability.device() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** On {@code device}, which this backend closes with itself. */
+    CudaBackend(LlamaModel model, int blocks, int hostBlocks, int blockSize, GpuDevice device) {
+        this.device = device;
         this.model = model;
         this.c = model.config();
         this.rotary = new RotaryTable(model);
         this.blockSize = blockSize;
         this.blocks = blocks;
         this.hostBlocks = hostBlocks;
-        if (c.headDim() > MAX_HEAD_DIM) {
-            throw new IllegalArgumentException("head dimension " + c.headDim() + " is above the cuda kernels' " + MAX_HEAD_DIM);
-        }
         int headDims = c.headDim() <= 64 ? 64 : c.headDim() <= 128 ? 128 : 256;
         this.decodeKernel = "attention_decode_" + headDims;
         this.prefillKernel = "attention_prefill_" + headDims;
         int maxPositions = (int) Math.min(c.contextLength(), (long) blocks * blockSize);
         this.maxTableLength = (maxPositions + blockSize - 1) / blockSize;
-        JCudaDriver.setExceptionsEnabled(true);
-        JCudaDriver.cuDeviceGet(device, 0);
-        // Mapped host memory (the host tier) wants CU_CTX_MAP_HOST; with unified addressing it works regardless, and
-        // a primary context another library already started keeps its flags.
-        quietly(() -> JCudaDriver.cuDevicePrimaryCtxSetFlags(device, CUctx_flags.CU_CTX_MAP_HOST));
-        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
         try {
-            JCudaDriver.cuCtxSetCurrent(context);
-            kernels = new CudaKernels();
-            for (CUstream s : new CUstream[] {stream, swapStream}) {
-                JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING);
-                created.add(() -> quietly(() -> JCudaDriver.cuStreamDestroy(s)));
+            if (c.headDim() > MAX_HEAD_DIM) {
+                throw new IllegalArgumentException("head dimension " + c.headDim() + " is above the cuda kernels' " + MAX_HEAD_DIM);
             }
-            for (CUevent e : new CUevent[] {computeDone, swapDone}) {
-                JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING);
-                created.add(() -> quietly(() -> JCudaDriver.cuEventDestroy(e)));
-            }
+            device.makeCurrent();
             upload();
             allocatePools();
             allocateActivations();
-            // Uploads and memsets above ran on the legacy stream, which the non-blocking streams do not wait for.
-            JCudaDriver.cuCtxSynchronize();
+            device.synchronize(Queue.COMPUTE);
         } catch (RuntimeException e) {
-            close();
-            throw new IllegalStateException("the cuda backend could not start on " + availability.device() + ": " + e.getMessage()
+            device.close();
+            throw new IllegalStateException("the cuda backend could not start: " + e.getMessage()
                     + String.format(Locale.ROOT, " (weights %.1f MB, KV pool %.1f MB, host tier %.1f MB)",
                     weightBytes(model) / 1e6, blockBytes() * blocks / 1e6, blockBytes() * hostBlocks / 1e6), e);
         }
@@ -218,40 +185,15 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
 
     private DeviceMatrix matrix(WeightMatrix matrix) {
         MemorySegment bytes = matrix.bytes();
-        CUdeviceptr data = allocate(bytes.byteSize());
-        long chunk = 1L << 30;  // a ByteBuffer view holds at most 2 GB
-        for (long offset = 0; offset < bytes.byteSize(); offset += chunk) {
-            long length = Math.min(chunk, bytes.byteSize() - offset);
-            JCudaDriver.cuMemcpyHtoD(data.withByteOffset(offset), Pointer.to(bytes.asSlice(offset, length).asByteBuffer()), length);
-        }
+        Address data = device.allocate(bytes.byteSize());
+        device.upload(data, bytes);
         return new DeviceMatrix(data, "matmul_" + matrix.type().name().toLowerCase(Locale.ROOT), matrix.rows(), matrix.cols());
     }
 
-    private CUdeviceptr floats(float[] values) {
-        CUdeviceptr data = allocate((long) values.length * Float.BYTES);
-        JCudaDriver.cuMemcpyHtoD(data, Pointer.to(values), (long) values.length * Float.BYTES);
+    private Address floats(float[] values) {
+        Address data = device.allocate((long) values.length * Float.BYTES);
+        device.upload(data, MemorySegment.ofArray(values));
         return data;
-    }
-
-    private CUdeviceptr allocate(long bytes) {
-        CUdeviceptr pointer = new CUdeviceptr();
-        JCudaDriver.cuMemAlloc(pointer, Math.max(bytes, 4));
-        allocations.add(pointer);
-        return pointer;
-    }
-
-    private Pointer allocatePinned(long bytes, int flags) {
-        Pointer pointer = new Pointer();
-        JCudaDriver.cuMemHostAlloc(pointer, Math.max(bytes, 4), flags);
-        pinned.add(pointer);
-        return pointer;
-    }
-
-    private void free(CUdeviceptr onDevice, Pointer pinnedOnHost) {
-        JCudaDriver.cuMemFree(onDevice);
-        allocations.remove(onDevice);
-        JCudaDriver.cuMemFreeHost(pinnedOnHost);
-        pinned.remove(pinnedOnHost);
     }
 
     private long layerFloats(int poolBlocks) {
@@ -260,42 +202,34 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
 
     private void allocatePools() {
         long poolBytes = layerFloats(blocks) * c.layers() * Float.BYTES;
-        keyCache = allocate(poolBytes);
-        valueCache = allocate(poolBytes);
+        keyCache = device.allocate(poolBytes);
+        valueCache = device.allocate(poolBytes);
         // Zeroed, so attention over a block that was never written reads numbers, not NaNs.
-        JCudaDriver.cuMemsetD32(keyCache, 0, poolBytes / Float.BYTES);
-        JCudaDriver.cuMemsetD32(valueCache, 0, poolBytes / Float.BYTES);
+        device.fill(keyCache, 0, poolBytes / Float.BYTES, Queue.COMPUTE);
+        device.fill(valueCache, 0, poolBytes / Float.BYTES, Queue.COMPUTE);
         if (hostBlocks > 0) {
             long hostBytes = layerFloats(hostBlocks) * c.layers() * Float.BYTES;
-            hostKeys = mappedHost(hostBytes);
-            hostValues = mappedHost(hostBytes);
+            hostKeys = device.allocateMappedHost(hostBytes);
+            hostValues = device.allocateMappedHost(hostBytes);
         }
-    }
-
-    private CUdeviceptr mappedHost(long bytes) {
-        MappedHostMemory memory = MappedHostMemory.allocate(bytes);
-        hostTier.add(memory);
-        return memory.onDevice();
     }
 
     private void allocateActivations() {
         long n = MAX_BATCH;
-        x = allocate(n * c.dim() * Float.BYTES);
-        xb = allocate(n * c.dim() * Float.BYTES);
-        xb2 = allocate(n * c.dim() * Float.BYTES);
-        q = allocate(n * c.dim() * Float.BYTES);
-        k = allocate(n * c.kvDim() * Float.BYTES);
-        v = allocate(n * c.kvDim() * Float.BYTES);
-        hb = allocate(n * c.ffnDim() * Float.BYTES);
-        hb2 = allocate(n * c.ffnDim() * Float.BYTES);
-        logits = allocate((long) LOGIT_ROWS * c.vocab() * Float.BYTES);
-        partials = allocate(n * c.heads() * MAX_PARTS * (c.headDim() + 2L) * Float.BYTES);
-        stagingBytes = Inputs.bytes(MAX_BATCH, c.dim(), rotary.pairs(), (long) MAX_BATCH * maxTableLength);
-        inputs = allocate(stagingBytes);
-        staging = allocatePinned(stagingBytes, 0);
-        stagingBuffer = staging.getByteBuffer(0, stagingBytes).order(ByteOrder.nativeOrder());
-        logitsHost = allocatePinned((long) LOGIT_ROWS * c.vocab() * Float.BYTES, 0);
-        logitsHostBuffer = logitsHost.getByteBuffer(0, (long) LOGIT_ROWS * c.vocab() * Float.BYTES).order(ByteOrder.nativeOrder());
+        x = device.allocate(n * c.dim() * Float.BYTES);
+        xb = device.allocate(n * c.dim() * Float.BYTES);
+        xb2 = device.allocate(n * c.dim() * Float.BYTES);
+        q = device.allocate(n * c.dim() * Float.BYTES);
+        k = device.allocate(n * c.kvDim() * Float.BYTES);
+        v = device.allocate(n * c.kvDim() * Float.BYTES);
+        hb = device.allocate(n * c.ffnDim() * Float.BYTES);
+        hb2 = device.allocate(n * c.ffnDim() * Float.BYTES);
+        logits = device.allocate((long) LOGIT_ROWS * c.vocab() * Float.BYTES);
+        partials = device.allocate(n * c.heads() * MAX_PARTS * (c.headDim() + 2L) * Float.BYTES);
+        long stagingBytes = Inputs.bytes(MAX_BATCH, c.dim(), rotary.pairs(), (long) MAX_BATCH * maxTableLength);
+        inputs = device.allocate(stagingBytes);
+        staging = device.allocatePinned(stagingBytes);
+        logitsHost = device.allocatePinned((long) LOGIT_ROWS * c.vocab() * Float.BYTES);
     }
 
     /**
@@ -369,8 +303,8 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
 
     @Override
     public void finishCopies() {
-        JCudaDriver.cuCtxSetCurrent(context);
-        JCudaDriver.cuStreamSynchronize(swapStream);
+        device.makeCurrent();
+        device.synchronize(Queue.SWAP);
     }
 
     /** Copies blocks within the device pool (copy-on-write of a shared block about to be written). */
@@ -378,7 +312,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         copyBlocks(keyCache, valueCache, blocks, fromBlocks, keyCache, valueCache, blocks, toBlocks);
     }
 
-    private CUdeviceptr requireHostKeys() {
+    private Address requireHostKeys() {
         if (hostKeys == null) {
             throw new UnsupportedOperationException("this cuda backend was built without host blocks");
         }
@@ -389,36 +323,34 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
      * One {@code copy_blocks} launch on the swap stream: it starts after the forward passes already queued (they may
      * still write the source blocks) and the next forward pass waits for it (it may overwrite the blocks copied out).
      */
-    private void copyBlocks(CUdeviceptr fromKeys, CUdeviceptr fromValues, int fromPoolBlocks, int[] from,
-                            CUdeviceptr toKeys, CUdeviceptr toValues, int toPoolBlocks, int[] to) {
+    private void copyBlocks(Address fromKeys, Address fromValues, int fromPoolBlocks, int[] from,
+                            Address toKeys, Address toValues, int toPoolBlocks, int[] to) {
         if (from.length != to.length) {
             throw new IllegalArgumentException(from.length + " source blocks for " + to.length + " targets");
         }
         if (from.length == 0) {
             return;
         }
-        JCudaDriver.cuCtxSetCurrent(context);
-        JCudaDriver.cuStreamSynchronize(swapStream);  // the previous swap's ids are no longer read
+        device.makeCurrent();
+        device.synchronize(Queue.SWAP);  // the previous swap's ids are no longer read
         if (2 * from.length > swapIdCapacity) {
             if (swapIds != null) {
-                free(swapIds, swapIdsHost);
+                device.free(swapIds);
+                device.freePinned(swapIdsHost);
             }
             swapIdCapacity = Math.max(2 * from.length, 1024);
-            swapIds = allocate((long) swapIdCapacity * Integer.BYTES);
-            swapIdsHost = allocatePinned((long) swapIdCapacity * Integer.BYTES, 0);
-            swapIdsHostBuffer = swapIdsHost.getByteBuffer(0, (long) swapIdCapacity * Integer.BYTES).order(ByteOrder.nativeOrder());
+            swapIds = device.allocate((long) swapIdCapacity * Integer.BYTES);
+            swapIdsHost = device.allocatePinned((long) swapIdCapacity * Integer.BYTES);
         }
-        swapIdsHostBuffer.clear();
-        swapIdsHostBuffer.asIntBuffer().put(from).put(to);
-        JCudaDriver.cuMemcpyHtoDAsync(swapIds, swapIdsHost, 2L * from.length * Integer.BYTES, swapStream);
-        JCudaDriver.cuEventRecord(computeDone, stream);
-        JCudaDriver.cuStreamWaitEvent(swapStream, computeDone, 0);
+        swapIdsHost.clear();
+        swapIdsHost.asIntBuffer().put(from).put(to);
+        device.copyIn(swapIds, swapIdsHost, 2L * from.length * Integer.BYTES, Queue.SWAP);
+        device.order(Queue.COMPUTE, Queue.SWAP);
         long blockFloats = (long) blockSize * c.kvDim();
-        kernels.launch("copy_blocks", new int[] {from.length, c.layers(), 2}, 256, 0, swapStream,
-                fromKeys, fromValues, toKeys, toValues, swapIds, swapIds.withByteOffset((long) from.length * Integer.BYTES),
+        device.launch("copy_blocks", new int[] {from.length, c.layers(), 2}, 256, 0, Queue.SWAP,
+                fromKeys, fromValues, toKeys, toValues, swapIds, swapIds.plus((long) from.length * Integer.BYTES),
                 blockFloats, layerFloats(fromPoolBlocks), layerFloats(toPoolBlocks));
-        JCudaDriver.cuEventRecord(swapDone, swapStream);
-        JCudaDriver.cuStreamWaitEvent(stream, swapDone, 0);
+        device.order(Queue.SWAP, Queue.COMPUTE);
     }
 
     // ---- the forward pass ----
@@ -431,7 +363,7 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
      */
     public float[][] forward(int[] tokens, int[] positions, int[][] tables, boolean[] want) {
         float[][] result = new float[tokens.length][];
-        JCudaDriver.cuCtxSetCurrent(context);
+        device.makeCurrent();
         for (int from = 0; from < tokens.length; from += MAX_BATCH) {
             forwardBatch(tokens, positions, tables, want, from, Math.min(tokens.length, from + MAX_BATCH), result);
         }
@@ -443,8 +375,8 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         int dim = c.dim();
         int pairs = rotary.pairs();
         Inputs at = Inputs.of(n, dim, pairs);
-        JCudaDriver.cuStreamSynchronize(stream);  // the previous batch's inputs are no longer read from staging
-        ByteBuffer staged = stagingBuffer.clear();
+        device.synchronize(Queue.COMPUTE);  // the previous batch's inputs are no longer read from staging
+        ByteBuffer staged = staging.clear();
         float[] row = new float[dim];
         float[] rotation = new float[2 * pairs];
         for (int i = 0; i < n; i++) {
@@ -515,17 +447,17 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         putInts(staged, at.wantedRows(), wanted.toIntArray());
         putInts(staged, at.tables(), flatTables.toIntArray());
         long used = at.tables() + (long) flatTables.size() * Integer.BYTES;
-        JCudaDriver.cuMemcpyHtoDAsync(inputs, staging, used, stream);
-        JCudaDriver.cuMemcpyDtoDAsync(x, inputs.withByteOffset(at.embeddings()), (long) n * dim * Float.BYTES, stream);
+        device.copyIn(inputs, staging, used, Queue.COMPUTE);
+        device.copy(x, inputs.plus(at.embeddings()), (long) n * dim * Float.BYTES, Queue.COMPUTE);
 
-        CUdeviceptr rotations = inputs.withByteOffset(at.rotations());
-        CUdeviceptr slotsOnDevice = inputs.withByteOffset(at.slots());
-        CUdeviceptr positionsOnDevice = inputs.withByteOffset(at.positions());
-        CUdeviceptr startsOnDevice = inputs.withByteOffset(at.tableStarts());
-        CUdeviceptr decodeOnDevice = inputs.withByteOffset(at.decodeTokens());
-        CUdeviceptr tileFirstsOnDevice = inputs.withByteOffset(at.tileFirsts());
-        CUdeviceptr tileCountsOnDevice = inputs.withByteOffset(at.tileCounts());
-        CUdeviceptr tablesOnDevice = inputs.withByteOffset(at.tables());
+        Address rotations = inputs.plus(at.rotations());
+        Address slotsOnDevice = inputs.plus(at.slots());
+        Address positionsOnDevice = inputs.plus(at.positions());
+        Address startsOnDevice = inputs.plus(at.tableStarts());
+        Address decodeOnDevice = inputs.plus(at.decodeTokens());
+        Address tileFirstsOnDevice = inputs.plus(at.tileFirsts());
+        Address tileCountsOnDevice = inputs.plus(at.tileCounts());
+        Address tablesOnDevice = inputs.plus(at.tables());
         int parts = decode.isEmpty() ? 0
                 : Math.clamp((longestDecode + MIN_PART_TOKENS - 1) / MIN_PART_TOKENS, 1, MAX_PARTS);
         int partLength = parts == 0 ? 0 : (longestDecode + parts - 1) / parts;
@@ -533,25 +465,25 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         long layerBytes = layerFloats(blocks) * Float.BYTES;
         for (int l = 0; l < c.layers(); l++) {
             DeviceLayer layer = layers[l];
-            CUdeviceptr keys = keyCache.withByteOffset(l * layerBytes);
-            CUdeviceptr values = valueCache.withByteOffset(l * layerBytes);
+            Address keys = keyCache.plus(l * layerBytes);
+            Address values = valueCache.plus(l * layerBytes);
             rmsNorm(x, layer.attentionNorm(), xb, n);
             matmul(layer.wq(), xb, q, n);
             matmul(layer.wk(), xb, k, n);
             matmul(layer.wv(), xb, v, n);
-            kernels.launch("rope_and_store", new int[] {n}, 128, 0, stream, q, k, v, rotations, slotsOnDevice, keys, values,
+            device.launch("rope_and_store", new int[] {n}, 128, 0, Queue.COMPUTE, q, k, v, rotations, slotsOnDevice, keys, values,
                     c.heads(), c.kvHeads(), c.headDim(), pairs);
             if (!decode.isEmpty()) {
-                kernels.launch(decodeKernel, new int[] {decode.size(), c.heads(), parts}, ATTENTION_WARPS * 32,
-                        (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, stream,
+                device.launch(decodeKernel, new int[] {decode.size(), c.heads(), parts}, ATTENTION_WARPS * 32,
+                        (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, Queue.COMPUTE,
                         q, keys, values, decodeOnDevice, positionsOnDevice, tablesOnDevice, startsOnDevice, partials,
                         c.heads(), c.kvHeads(), c.headDim(), blockSize, partLength, scale);
-                kernels.launch("attention_reduce", new int[] {decode.size(), c.heads()}, 128, 0, stream,
+                device.launch("attention_reduce", new int[] {decode.size(), c.heads()}, 128, 0, Queue.COMPUTE,
                         partials, decodeOnDevice, xb, c.heads(), c.headDim(), parts);
             }
             if (!tileFirsts.isEmpty()) {
-                kernels.launch(prefillKernel, new int[] {tileFirsts.size(), c.heads()}, PREFILL_QUERIES * 32,
-                        2 * PREFILL_KEYS * c.headDim() * Float.BYTES, stream,
+                device.launch(prefillKernel, new int[] {tileFirsts.size(), c.heads()}, PREFILL_QUERIES * 32,
+                        2 * PREFILL_KEYS * c.headDim() * Float.BYTES, Queue.COMPUTE,
                         q, keys, values, tileFirstsOnDevice, tileCountsOnDevice, positionsOnDevice, tablesOnDevice,
                         startsOnDevice, xb, c.heads(), c.kvHeads(), c.headDim(), blockSize, scale);
             }
@@ -564,17 +496,17 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
             matmul(layer.down(), hb, xb2, n);
             elementwise("add_into", x, xb2, (long) n * dim);
         }
-        CUdeviceptr wantedOnDevice = inputs.withByteOffset(at.wantedRows());
+        Address wantedOnDevice = inputs.plus(at.wantedRows());
         for (int first = 0; first < wanted.size(); first += LOGIT_ROWS) {
             int rows = Math.min(LOGIT_ROWS, wanted.size() - first);
-            kernels.launch("gather_rows", new int[] {rows}, 256, 0, stream,
-                    x, xb, wantedOnDevice.withByteOffset((long) first * Integer.BYTES), dim);
+            device.launch("gather_rows", new int[] {rows}, 256, 0, Queue.COMPUTE,
+                    x, xb, wantedOnDevice.plus((long) first * Integer.BYTES), dim);
             rmsNorm(xb, outputNorm, xb2, rows);
             matmul(tokenOutput, xb2, logits, rows);
             long bytes = (long) rows * c.vocab() * Float.BYTES;
-            JCudaDriver.cuMemcpyDtoHAsync(logitsHost, logits, bytes, stream);
-            JCudaDriver.cuStreamSynchronize(stream);
-            var floats = logitsHostBuffer.clear().asFloatBuffer();
+            device.copyOut(logitsHost, logits, bytes, Queue.COMPUTE);
+            device.synchronize(Queue.COMPUTE);
+            var floats = logitsHost.clear().asFloatBuffer();
             for (int r = 0; r < rows; r++) {
                 float[] out = new float[c.vocab()];
                 floats.get(r * c.vocab(), out);
@@ -588,51 +520,44 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         buffer.asIntBuffer().put(values);
     }
 
-    private void matmul(DeviceMatrix matrix, CUdeviceptr in, CUdeviceptr out, int n) {
-        kernels.launch(matrix.kernel(), new int[] {(matrix.rows() + MATMUL_ROWS - 1) / MATMUL_ROWS, (n + MATMUL_BATCH - 1) / MATMUL_BATCH},
-                MATMUL_ROWS * 32, 0, stream, matrix.data(), in, out, matrix.rows(), matrix.cols(), n);
+    private void matmul(DeviceMatrix matrix, Address in, Address out, int n) {
+        device.launch(matrix.kernel(), new int[] {(matrix.rows() + MATMUL_ROWS - 1) / MATMUL_ROWS, (n + MATMUL_BATCH - 1) / MATMUL_BATCH},
+                MATMUL_ROWS * 32, 0, Queue.COMPUTE, matrix.data(), in, out, matrix.rows(), matrix.cols(), n);
     }
 
-    private void rmsNorm(CUdeviceptr in, CUdeviceptr weight, CUdeviceptr out, int rows) {
-        kernels.launch("rms_norm", new int[] {rows}, 256, 0, stream, in, weight, out, c.dim(), c.rmsEps());
+    private void rmsNorm(Address in, Address weight, Address out, int rows) {
+        device.launch("rms_norm", new int[] {rows}, 256, 0, Queue.COMPUTE, in, weight, out, c.dim(), c.rmsEps());
     }
 
-    private void elementwise(String kernel, CUdeviceptr into, CUdeviceptr other, long count) {
+    private void elementwise(String kernel, Address into, Address other, long count) {
         int grid = (int) Math.min(4096, (count + 255) / 256);
-        kernels.launch(kernel, new int[] {grid}, 256, 0, stream, into, other, count);
+        device.launch(kernel, new int[] {grid}, 256, 0, Queue.COMPUTE, into, other, count);
     }
 
     // ---- inspection, for tests and the benchmark ----
 
     /** The K (or V) floats of {@code count} slots from {@code firstSlot} of one layer of the device pool. */
     public float[] readSlots(int layer, int firstSlot, int count, boolean keys) {
-        JCudaDriver.cuCtxSetCurrent(context);
-        JCudaDriver.cuStreamSynchronize(stream);
-        JCudaDriver.cuStreamSynchronize(swapStream);
+        device.makeCurrent();
         float[] out = new float[count * c.kvDim()];
         long offset = (layer * layerFloats(blocks) + (long) firstSlot * c.kvDim()) * Float.BYTES;
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), (keys ? keyCache : valueCache).withByteOffset(offset), (long) out.length * Float.BYTES);
+        device.download(out, (keys ? keyCache : valueCache).plus(offset));
         return out;
     }
 
     /** Fills every slot of the device pool with {@code value} (tests: make a swapped-out block's old copy garbage). */
     public void fillDevicePool(float value) {
-        JCudaDriver.cuCtxSetCurrent(context);
-        JCudaDriver.cuStreamSynchronize(stream);
-        JCudaDriver.cuStreamSynchronize(swapStream);
+        device.makeCurrent();
+        device.synchronize(Queue.SWAP);
         long floats = layerFloats(blocks) * c.layers();
-        JCudaDriver.cuMemsetD32Async(keyCache, Float.floatToRawIntBits(value), floats, stream);
-        JCudaDriver.cuMemsetD32Async(valueCache, Float.floatToRawIntBits(value), floats, stream);
-        JCudaDriver.cuStreamSynchronize(stream);
+        device.fill(keyCache, Float.floatToRawIntBits(value), floats, Queue.COMPUTE);
+        device.fill(valueCache, Float.floatToRawIntBits(value), floats, Queue.COMPUTE);
+        device.synchronize(Queue.COMPUTE);
     }
 
     /** The device's peak memory bandwidth in bytes/s: memory clock × bus width × 2 (double data rate). */
     public double peakBandwidth() {
-        int[] clockKhz = new int[1];
-        int[] busBits = new int[1];
-        JCudaDriver.cuDeviceGetAttribute(clockKhz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, device);
-        JCudaDriver.cuDeviceGetAttribute(busBits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, device);
-        return clockKhz[0] * 1e3 * 2 * busBits[0] / 8;
+        return device.peakBandwidth();
     }
 
     /**
@@ -660,61 +585,26 @@ public final class CudaBackend implements ForwardBackend, AutoCloseable {
         Inputs at = Inputs.of(sequences, c.dim(), rotary.pairs());
         int parts = Math.clamp((context + MIN_PART_TOKENS - 1) / MIN_PART_TOKENS, 1, MAX_PARTS);
         int partLength = (context + parts - 1) / parts;
-        CUevent start = new CUevent();
-        CUevent end = new CUevent();
-        JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT);
-        JCudaDriver.cuEventCreate(end, CUevent_flags.CU_EVENT_DEFAULT);
-        try {
-            JCudaDriver.cuEventRecord(start, stream);
+        Address keys = keyCache;
+        Address values = valueCache;
+        float millis = device.time(() -> {
             for (int r = 0; r < repeats; r++) {
-                kernels.launch(decodeKernel, new int[] {sequences, c.heads(), parts}, ATTENTION_WARPS * 32,
-                        (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, stream,
-                        q, keyCache, valueCache, inputs.withByteOffset(at.decodeTokens()), inputs.withByteOffset(at.positions()),
-                        inputs.withByteOffset(at.tables()), inputs.withByteOffset(at.tableStarts()), partials,
+                device.launch(decodeKernel, new int[] {sequences, c.heads(), parts}, ATTENTION_WARPS * 32,
+                        (2 * ATTENTION_WARPS + ATTENTION_WARPS * c.headDim()) * Float.BYTES, Queue.COMPUTE,
+                        q, keys, values, inputs.plus(at.decodeTokens()), inputs.plus(at.positions()),
+                        inputs.plus(at.tables()), inputs.plus(at.tableStarts()), partials,
                         c.heads(), c.kvHeads(), c.headDim(), blockSize, partLength, (float) (1.0 / Math.sqrt(c.headDim())));
-                kernels.launch("attention_reduce", new int[] {sequences, c.heads()}, 128, 0, stream,
-                        partials, inputs.withByteOffset(at.decodeTokens()), xb, c.heads(), c.headDim(), parts);
+                device.launch("attention_reduce", new int[] {sequences, c.heads()}, 128, 0, Queue.COMPUTE,
+                        partials, inputs.plus(at.decodeTokens()), xb, c.heads(), c.headDim(), parts);
             }
-            JCudaDriver.cuEventRecord(end, stream);
-            JCudaDriver.cuEventSynchronize(end);
-            float[] millis = new float[1];
-            JCudaDriver.cuEventElapsedTime(millis, start, end);
-            double bytes = 2.0 * sequences * context * c.kvDim() * Float.BYTES * repeats;
-            return bytes / (millis[0] / 1e3);
-        } finally {
-            JCudaDriver.cuEventDestroy(start);
-            JCudaDriver.cuEventDestroy(end);
-        }
+        });
+        double bytes = 2.0 * sequences * context * c.kvDim() * Float.BYTES * repeats;
+        return bytes / (millis / 1e3);
     }
 
-    /** Frees everything this backend holds on the device and in pinned memory; also after a failed start. */
+    /** Frees everything this backend holds on the device and in pinned memory. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        quietly(() -> JCudaDriver.cuCtxSetCurrent(context));
-        quietly(JCudaDriver::cuCtxSynchronize);
-        allocations.forEach(pointer -> quietly(() -> JCudaDriver.cuMemFree(pointer)));
-        allocations.clear();
-        pinned.forEach(pointer -> quietly(() -> JCudaDriver.cuMemFreeHost(pointer)));
-        pinned.clear();
-        hostTier.forEach(MappedHostMemory::close);
-        hostTier.clear();
-        if (kernels != null) {
-            quietly(kernels::close);
-        }
-        created.forEach(Runnable::run);
-        quietly(() -> JCudaDriver.cuDevicePrimaryCtxRelease(device));
-    }
-
-    /** A release step that fails (the context is already broken) must not stop the others. */
-    private static void quietly(Runnable release) {
-        try {
-            release.run();
-        } catch (CudaException e) {
-            // nothing more can be freed through this handle
-        }
+        device.close();
     }
 }
