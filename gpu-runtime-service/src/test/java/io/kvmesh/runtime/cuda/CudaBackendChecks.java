@@ -174,7 +174,7 @@ abstract class CudaBackendChecks {
     }
 
     @Test
-    void pagedEqualsDenseExactlyOnTheGpu() throws Exception {
+    void pagedEqualsDenseExactlyOnTheDevice() throws Exception {
         try (LlamaModel model = generated(GgmlType.Q8_0); CudaBackend cuda = backend(model, 256, 0)) {
             int[] prompt = randomTokens(pagedPrompt(), model.config().vocab(), 3);
             int[] dense = table(0, 320);
