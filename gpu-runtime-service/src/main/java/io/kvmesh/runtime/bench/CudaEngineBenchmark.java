@@ -2,10 +2,9 @@ package io.kvmesh.runtime.bench;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
@@ -13,10 +12,7 @@ import io.kvmesh.runtime.cuda.CudaAvailability;
 import io.kvmesh.runtime.cuda.CudaBackend;
 import io.kvmesh.runtime.cuda.CudaProbe;
 import io.kvmesh.runtime.engine.Engine;
-import io.kvmesh.runtime.engine.FinishReason;
-import io.kvmesh.runtime.engine.GenerationRequest;
 import io.kvmesh.runtime.engine.Scheduler;
-import io.kvmesh.runtime.engine.TokenSink;
 import io.kvmesh.runtime.kv.BlockPool;
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventSink;
@@ -63,7 +59,7 @@ final class CudaEngineBenchmark {
                         String.format(Locale.ROOT, "%.0f%% of peak (goal 70%%)", 100 * attention / peak));
 
                 double cudaDecode = singleStreamDecode(backend, llama, decodeTokens);
-                double cpuDecode = cpuSingleStreamDecode(llama, Math.min(decodeTokens, 8));
+                double cpuDecode = EngineBenchmark.decode(llama, Math.min(decodeTokens, 8));
                 EngineBenchmark.row(rows, "single-stream decode, cpu backend", cpuDecode, "tok/s", "baseline");
                 EngineBenchmark.row(rows, "single-stream decode, cuda backend", cudaDecode, "tok/s",
                         String.format(Locale.ROOT, "%.1fx cpu", cudaDecode / cpuDecode));
@@ -98,26 +94,12 @@ final class CudaEngineBenchmark {
         return best;
     }
 
-    private static double cpuSingleStreamDecode(LlamaModel model, int tokens) {
-        LlamaForward forward = new LlamaForward(model);
-        KvStore store = new KvStore(model.config().layers(), 2 * tokens, model.config().kvDim());
-        double best = 0;
-        for (int run = 0, p = 0; run < 2; run++) {
-            long start = System.nanoTime();
-            for (int step = 0; step < tokens; step++, p++) {
-                forward.forward(model.tokenizer().bosId(), p, store, position -> position, true);
-            }
-            best = Math.max(best, tokens / ((System.nanoTime() - start) / 1e9));
-        }
-        return best;
-    }
-
     private static double largestLogitDifference(CudaBackend backend, LlamaModel model) {
         int[] prompt = IntStream.range(0, 64).map(i -> 100 + 37 * i % 5000).toArray();
         int[] positions = IntStream.range(0, 64).toArray();
         int[] table = IntStream.range(400, 404).toArray();
         int[][] tables = new int[64][];
-        java.util.Arrays.fill(tables, table);
+        Arrays.fill(tables, table);
         boolean[] want = new boolean[64];
         want[63] = true;
         float[] onGpu = backend.forward(prompt, positions, tables, want)[63];
@@ -136,24 +118,7 @@ final class CudaEngineBenchmark {
         try (CudaBackend backend = new CudaBackend(model, blocks, 0, 16);
              Engine engine = new Engine(kv, new Scheduler(kv, 4096, 64), backend, blocks * 16)) {
             engine.start();
-            List<CompletableFuture<Void>> done = new ArrayList<>();
-            long start = System.nanoTime();
-            for (int s = 0; s < batch; s++) {
-                CompletableFuture<Void> finished = new CompletableFuture<>();
-                done.add(finished);
-                engine.submit(new GenerationRequest("batch-" + s, new int[] {model.tokenizer().bosId(), 200 + s}, tokens, new TokenSink() {
-                    @Override
-                    public void onToken(int tokenId) {
-                    }
-
-                    @Override
-                    public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
-                        finished.complete(null);
-                    }
-                }));
-            }
-            CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
-            return (double) batch * tokens / ((System.nanoTime() - start) / 1e9);
+            return EngineBenchmark.batchDecode(engine, model, batch, tokens);
         }
     }
 }

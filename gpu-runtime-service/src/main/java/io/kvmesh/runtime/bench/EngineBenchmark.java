@@ -166,7 +166,7 @@ public final class EngineBenchmark {
      * Single-stream decode: {@code tokens} steps per pass, four passes, the best (the first ones warm the JIT).
      * Each step computes logits, as serving does.
      */
-    private static double decode(LlamaModel model, int tokens) {
+    static double decode(LlamaModel model, int tokens) {
         LlamaForward forward = new LlamaForward(model);
         int passes = 4;
         KvStore store = new KvStore(model.config().layers(), passes * tokens + 1, model.config().kvDim());
@@ -245,26 +245,31 @@ public final class EngineBenchmark {
 
     private static double batchDecode(LlamaModel model, int batch, int tokens) throws Exception {
         try (Engine engine = engine(model, 4096)) {
-            List<CompletableFuture<Void>> done = new ArrayList<>();
-            long start = System.nanoTime();
-            for (int s = 0; s < batch; s++) {
-                CompletableFuture<Void> finished = new CompletableFuture<>();
-                done.add(finished);
-                int[] prompt = {model.tokenizer().bosId(), 200 + s};
-                engine.submit(new GenerationRequest("batch-" + s, prompt, tokens, new TokenSink() {
-                    @Override
-                    public void onToken(int tokenId) {
-                    }
-
-                    @Override
-                    public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
-                        finished.complete(null);
-                    }
-                }));
-            }
-            CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(30, TimeUnit.MINUTES);
-            return (double) batch * tokens / ((System.nanoTime() - start) / 1e9);
+            return batchDecode(engine, model, batch, tokens);
         }
+    }
+
+    /** Aggregate tokens/s of {@code batch} two-token prompts decoding {@code tokens} each on a started engine. */
+    static double batchDecode(Engine engine, LlamaModel model, int batch, int tokens) throws Exception {
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int s = 0; s < batch; s++) {
+            CompletableFuture<Void> finished = new CompletableFuture<>();
+            done.add(finished);
+            int[] prompt = {model.tokenizer().bosId(), 200 + s};
+            engine.submit(new GenerationRequest("batch-" + s, prompt, tokens, new TokenSink() {
+                @Override
+                public void onToken(int tokenId) {
+                }
+
+                @Override
+                public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
+                    finished.complete(null);
+                }
+            }));
+        }
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(30, TimeUnit.MINUTES);
+        return (double) batch * tokens / ((System.nanoTime() - start) / 1e9);
     }
 
     private static Engine engine(LlamaModel model, int tokenBudget) {
