@@ -60,12 +60,11 @@ public final class MeshBenchmark {
 
     static final String SIM_MODEL = "kvmesh-sim";
     static final List<String> POLICIES = List.of("prefix-aware", "approximate-prefix", "least-load", "round-robin", "random");
-    private static final int SHARED_MAX_TOKENS = 16;
     private static final int CHAT_MAX_TOKENS = 32;
     private static final List<String> AGENT_TOOLS = List.of("search", "calculator", "code_interpreter");
 
     /** What to run, from the command line. */
-    public record Options(int pods, int routers, int kvBlocks, int systemWords, double[] fractions, double[] rates, double seconds,
+    public record Options(int pods, int routers, int kvBlocks, int systemWords, int questionWords, int outputTokens, double[] fractions, double[] rates, double seconds,
                           double chatRate, double chatSeconds, int rounds, List<String> policies, boolean chat,
                           Map<String, String> sim, Map<String, String> routerSettings, Path csv, Path png, Path root) {
 
@@ -79,7 +78,8 @@ public final class MeshBenchmark {
                 }
             }
             Map<String, String> sim = new LinkedHashMap<>();
-            // InferCept's 6B-class profile scaled down: prefill dominates a cold request, so reuse shows in throughput.
+            // InferCept's 6B-class profile (0.328 ms a prompt token, 24.1 ms a step) scaled down: prefill dominates a cold
+            // request, so reuse shows in throughput, and the pods' capacity stays within what two cores can drive.
             sim.put("kvmesh.sim.prefill-micros-per-token", stringArg(args, "--prefill-micros", "200"));
             sim.put("kvmesh.sim.decode-step-micros", stringArg(args, "--decode-micros", "5000"));
             sim.put("kvmesh.sim.decode-micros-per-sequence", "100");
@@ -93,13 +93,18 @@ public final class MeshBenchmark {
                 sim.put("kvmesh.scheduler.prefix-hold-blocks", "0");
             }
             sim.putAll(settings("--pod-settings", stringArg(args, "--pod-settings", "")));
+            int systemWords = intArg(args, "--system-words", quick ? 80 : 160);
             return new Options(
                     intArg(args, "--pods", quick ? 2 : 4),
                     intArg(args, "--routers", 1),
                     intArg(args, "--kv-blocks", quick ? 512 : 1024),
                     // ~6 prompt tokens a word on sim pods: ~1,000-token system prompts (~500 quick), so a working set of 40% of the
                     // pods' KV is dozens of groups, as in SGLang's generated-shared-prefix.
-                    intArg(args, "--system-words", quick ? 80 : 160),
+                    systemWords,
+                    // ~150-token questions, 1/7 of the system prompt; SGLang's own proportion is 1/16 (128 of 2,048 tokens):
+                    // --question-words 10 (e2e/README.md has that run).
+                    intArg(args, "--question-words", 24),
+                    intArg(args, "--output-tokens", 16),
                     parseList(stringArg(args, "--fractions", quick ? "0.75" : "0.4,0.75")),
                     parseList(stringArg(args, "--rates", quick ? "3,12" : "8,16,32,64,96,128")),
                     doubleArg(args, "--seconds", quick ? 5 : 15),
@@ -168,7 +173,8 @@ public final class MeshBenchmark {
             System.out.println("""
                     usage: ./kvmesh bench mesh [--quick] [--pods N] [--routers N] [--kv-blocks N] [--policies a,b,...] [--fractions f,...]
                                                [--rates r,...] [--seconds S] [--no-chat] [--chat-rate R] [--chat-seconds S]
-                                               [--rounds N] [--prefill-micros U] [--decode-micros U] [--router-settings k=v,...]
+                                               [--rounds N] [--system-words N] [--question-words N] [--output-tokens N]
+                                               [--prefill-micros U] [--decode-micros U] [--router-settings k=v,...]
                                                [--pod-settings k=v,...] [--fcfs-pods] [--csv FILE] [--png FILE]
                       --quick      2 pods, one working set (75%), two rates, 5 s steps (a smoke run)
                       --fcfs-pods  pods admit in arrival order (vLLM's default), not longest cached prefix first
@@ -206,9 +212,9 @@ public final class MeshBenchmark {
             List<MeshWorkloads.SharedPrefix> shared = new ArrayList<>();
             for (double fraction : options.fractions) {
                 int groups = Math.max(2, (int) Math.round(fraction * capacityTokens / systemTokens));
-                shared.add(MeshWorkloads.SharedPrefix.build(groups, options.systemWords, 24, 7));
-                progress(String.format(Locale.ROOT, "shared prefix at %.0f%% of KV capacity: %d groups of a ~%d-token system prompt",
-                        fraction * 100, groups, systemTokens));
+                shared.add(MeshWorkloads.SharedPrefix.build(groups, options.systemWords, options.questionWords, 7));
+                progress(String.format(Locale.ROOT, "shared prefix at %.0f%% of KV capacity: %d groups of a ~%d-token system prompt, "
+                        + "%d-word questions, %d output tokens", fraction * 100, groups, systemTokens, options.questionWords, options.outputTokens));
             }
             for (String policy : options.policies) {
                 progress("policy " + policy + ": starting its router" + (options.routers > 1 ? "s (" + options.routers + ")" : "")
@@ -230,7 +236,7 @@ public final class MeshBenchmark {
                             List<MeshLoad.Planned> plan = shared.get(f).plan(rate, options.seconds, 1000L * f + r);
                             progress(String.format(Locale.ROOT, "%s, %s, %.0f req/s: %d requests over %.0f s", policy, workload, rate,
                                     plan.size(), options.seconds));
-                            MeshLoad.Step step = load.run(urls, SIM_MODEL, policy + "/" + workload, SHARED_MAX_TOKENS, plan,
+                            MeshLoad.Step step = load.run(urls, SIM_MODEL, policy + "/" + workload, options.outputTokens, plan,
                                     Duration.ofSeconds(90));
                             record(workload, policy, rate, plan.size(), step);
                             progress(placement(step));
@@ -268,7 +274,7 @@ public final class MeshBenchmark {
 
     /** Prompt tokens of one system prompt of {@code systemWords} words, from a pod's usage: sizes the groups. */
     private int calibrate(MeshLoad load, String podUrl) {
-        String prompt = MeshWorkloads.SharedPrefix.build(1, options.systemWords, 24, 99).systemPrompts().getFirst();
+        String prompt = MeshWorkloads.SharedPrefix.build(1, options.systemWords, options.questionWords, 99).systemPrompts().getFirst();
         MeshLoad.Outcome outcome = load.send(podUrl, SIM_MODEL, "calibration", 1, -1, prompt);
         if (!outcome.ok()) {
             throw new IllegalStateException("the pod did not answer the calibration request: " + outcome.error());
