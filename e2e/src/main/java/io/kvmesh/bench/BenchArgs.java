@@ -14,12 +14,20 @@ final class BenchArgs {
 
     static int intArg(String[] args, String name, int fallback) {
         String value = stringArg(args, name, null);
-        return value == null ? fallback : Integer.parseInt(value);
+        try {
+            return value == null ? fallback : Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " wants a whole number, got " + value);
+        }
     }
 
     static double doubleArg(String[] args, String name, double fallback) {
         String value = stringArg(args, name, null);
-        return value == null ? fallback : Double.parseDouble(value);
+        try {
+            return value == null ? fallback : Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " wants a number, got " + value);
+        }
     }
 
     static String stringArg(String[] args, String name, String fallback) {

@@ -64,8 +64,8 @@ public final class MeshBenchmark {
     private static final List<String> AGENT_TOOLS = List.of("search", "calculator", "code_interpreter");
 
     /** What to run, from the command line. */
-    public record Options(int pods, int routers, int kvBlocks, int systemWords, int questionWords, int outputTokens, double[] fractions, double[] rates, double seconds,
-                          double chatRate, double chatSeconds, int rounds, List<String> policies, boolean chat,
+    public record Options(int pods, int routers, int kvBlocks, int systemWords, int questionWords, int outputTokens,
+                          double[] fractions, double[] rates, double seconds, double chatRate, double chatSeconds, int rounds, List<String> policies, boolean chat,
                           Map<String, String> sim, Map<String, String> routerSettings, Path csv, Path png, Path root) {
 
         static Options parse(String[] args) {
@@ -93,20 +93,23 @@ public final class MeshBenchmark {
                 sim.put("kvmesh.scheduler.prefix-hold-blocks", "0");
             }
             sim.putAll(settings("--pod-settings", stringArg(args, "--pod-settings", "")));
-            int systemWords = intArg(args, "--system-words", quick ? 80 : 160);
+            int outputTokens = intArg(args, "--output-tokens", 16);
+            if (outputTokens < 1) {
+                throw new IllegalArgumentException("--output-tokens must be at least 1, got " + outputTokens);
+            }
             return new Options(
                     intArg(args, "--pods", quick ? 2 : 4),
                     intArg(args, "--routers", 1),
                     intArg(args, "--kv-blocks", quick ? 512 : 1024),
                     // ~6 prompt tokens a word on sim pods: ~1,000-token system prompts (~500 quick), so a working set of 40% of the
                     // pods' KV is dozens of groups, as in SGLang's generated-shared-prefix.
-                    systemWords,
+                    intArg(args, "--system-words", quick ? 80 : 160),
                     // ~150-token questions, 1/7 of the system prompt; SGLang's own proportion is 1/16 (128 of 2,048 tokens):
                     // --question-words 10 (e2e/README.md has that run).
-                    intArg(args, "--question-words", 24),
-                    intArg(args, "--output-tokens", 16),
-                    parseList(stringArg(args, "--fractions", quick ? "0.75" : "0.4,0.75")),
-                    parseList(stringArg(args, "--rates", quick ? "3,12" : "8,16,32,64,96,128")),
+                    Math.max(0, intArg(args, "--question-words", 24)),
+                    outputTokens,
+                    parseList("--fractions", stringArg(args, "--fractions", quick ? "0.75" : "0.4,0.75")),
+                    parseList("--rates", stringArg(args, "--rates", quick ? "3,12" : "8,16,32,64,96,128")),
                     doubleArg(args, "--seconds", quick ? 5 : 15),
                     doubleArg(args, "--chat-rate", quick ? 1 : 2),
                     doubleArg(args, "--chat-seconds", quick ? 4 : 20),
@@ -132,8 +135,12 @@ public final class MeshBenchmark {
             return Map.copyOf(settings);
         }
 
-        private static double[] parseList(String text) {
-            return Arrays.stream(text.split(",")).mapToDouble(Double::parseDouble).toArray();
+        private static double[] parseList(String option, String text) {
+            try {
+                return Arrays.stream(text.split(",")).map(String::trim).mapToDouble(Double::parseDouble).toArray();
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + " wants numbers separated by commas, got " + text);
+            }
         }
     }
 
@@ -181,12 +188,24 @@ public final class MeshBenchmark {
                       --routers    router replicas per policy, requests spread over them in turn (default 1)
                       --policies   any of prefix-aware,approximate-prefix,least-load,round-robin,random (default: all)
                       --fractions  shared-prefix working sets as fractions of all pods' KV capacity (default 0.4,0.75)
-                      --rates      the Poisson rate ladder in requests/s (default 8,16,32,64,96,128), --seconds per step (15)""");
+                      --rates      the Poisson rate ladder in requests/s (default 8,16,32,64,96,128), --seconds per step (15)
+                      --question-words  words a shared-prefix question adds to its system prompt (default 24, ~150 tokens against
+                                   ~1,100; SGLang's proportion is --question-words 10); --output-tokens each answer's length (16)
+                      --prefill-micros, --decode-micros  the sim pods' cost of a prompt token and of a decode step (200, 5000)""");
             return;
         }
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
-        run(args);
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            // A mistyped option gets one line and the usage hint, not a stack trace.
+            System.err.println("bench mesh: " + e.getMessage() + " (--help lists the options)");
+            System.exit(2);
+            return;
+        }
+        new MeshBenchmark(options).runAll();
     }
 
     /** Runs every policy over every workload, prints the table and goals, writes the CSV and PNG. */
@@ -636,6 +655,19 @@ public final class MeshBenchmark {
             lines.add(String.join(",", quote(goal.name()), num(goal.measured()), num(goal.goal()), goal.met() ? "met" : "not met",
                     quote(goal.how())));
         }
+        // What was run, so a CSV read later says which configuration its figures belong to.
+        lines.add("");
+        lines.add("setting,value");
+        lines.add("pods," + options.pods);
+        lines.add("kv_blocks_per_pod," + options.kvBlocks);
+        lines.add("routers_per_policy," + options.routers);
+        lines.add("system_words," + options.systemWords);
+        lines.add("question_words," + options.questionWords);
+        lines.add("output_tokens," + options.outputTokens);
+        lines.add("step_seconds," + num(options.seconds));
+        options.sim.forEach((key, value) -> lines.add(quote(key) + "," + quote(value)));
+        options.routerSettings.forEach((key, value) -> lines.add(quote("router " + key) + "," + quote(value)));
+        capacityBounds.forEach((workload, bound) -> lines.add(quote("capacity_bound_rps " + workload) + "," + num(bound)));
         Files.createDirectories(options.csv.toAbsolutePath().getParent());
         Files.write(options.csv, lines);
         System.out.println("wrote " + options.csv.toAbsolutePath());

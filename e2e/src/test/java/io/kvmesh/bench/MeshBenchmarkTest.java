@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +43,11 @@ class MeshBenchmarkTest {
         assertThat(result.capacityBounds()).containsKey("shared-prefix 75%");
         assertThat(result.rows()).filteredOn(row -> row.workload().equals("shared-prefix 75%"))
                 .allSatisfy(row -> assertThat(row.requestsPerSecond()).isLessThan(result.capacityBounds().get("shared-prefix 75%")));
-        assertThat(Files.readAllLines(out.resolve("mesh.csv")).getFirst()).startsWith("workload,policy,offered_rps");
+        List<String> csv = Files.readAllLines(out.resolve("mesh.csv"));
+        assertThat(csv.getFirst()).startsWith("workload,policy,offered_rps");
+        // The CSV names the configuration its figures belong to.
+        assertThat(csv).contains("setting,value", "question_words,24", "output_tokens,16", "kvmesh.sim.prefill-micros-per-token,200")
+                .anyMatch(line -> line.startsWith("capacity_bound_rps shared-prefix 75%,"));
         assertThat(Files.size(out.resolve("mesh.png"))).isPositive();
     }
 
