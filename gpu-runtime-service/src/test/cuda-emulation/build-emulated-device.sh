@@ -7,10 +7,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-module="$(cd "$here/../../.." && pwd)"
-source_file="${KVMESH_CU:-$module/src/main/cuda/kvmesh.cu}"
-source_dir="$(cd "$(dirname "$source_file")" && pwd)"
-out="$module/target/cuda-emulation"
+source "$here/paths.sh"
 if [[ -n "${KVMESH_CU:-}" ]]; then
     # Another source (a mutation test, say) gets its own library: it never replaces the one of the shipped source.
     library="$out/libkvmesh_emulated_gpu-$(printf '%s' "$source_dir/kvmesh.cu" | cksum | cut -d ' ' -f 1).so"

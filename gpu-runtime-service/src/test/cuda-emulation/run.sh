@@ -8,10 +8,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-module="$(cd "$here/../../.." && pwd)"
-source_file="${KVMESH_CU:-$module/src/main/cuda/kvmesh.cu}"
-source_dir="$(cd "$(dirname "$source_file")" && pwd)"
-out="$module/target/cuda-emulation"
+source "$here/paths.sh"
 mkdir -p "$out"
 
 cxx="${CXX:-g++}"

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,10 +12,9 @@ import org.junit.jupiter.api.Test;
 
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.runtime.engine.Engine;
-import io.kvmesh.runtime.engine.FinishReason;
 import io.kvmesh.runtime.engine.GenerationRequest;
+import io.kvmesh.runtime.engine.RecordingSink;
 import io.kvmesh.runtime.engine.Scheduler;
-import io.kvmesh.runtime.engine.TokenSink;
 import io.kvmesh.runtime.kv.BlockPool;
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventSink;
@@ -46,25 +43,6 @@ class CpuEngineTest {
         return engine;
     }
 
-    private static final class Output implements TokenSink {
-        final List<Integer> tokens = new ArrayList<>();
-        final CompletableFuture<Integer> cached = new CompletableFuture<>();
-
-        @Override
-        public void onToken(int tokenId) {
-            tokens.add(tokenId);
-        }
-
-        @Override
-        public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
-            cached.complete(cachedPromptTokens);
-        }
-
-        int await() throws Exception {
-            return cached.get(60, TimeUnit.SECONDS);
-        }
-    }
-
     private static int[] prompt(String text) {
         return model.tokenizer().encode(text, true);
     }
@@ -73,12 +51,14 @@ class CpuEngineTest {
     void aPrefixCacheHitGivesTheSameGreedyTokens() throws Exception {
         String shared = "The KV cache keeps keys and values of every earlier token, so a shared prefix is computed once. ";
         try (Engine engine = engine(2048)) {
-            Output cold = new Output();
+            RecordingSink cold = new RecordingSink();
             engine.submit(new GenerationRequest("cold", prompt(shared + "Question one?"), 12, cold));
-            assertThat(cold.await()).isZero();
-            Output warm = new Output();
+            cold.await(60);
+            assertThat(cold.cached).isZero();
+            RecordingSink warm = new RecordingSink();
             engine.submit(new GenerationRequest("warm", prompt(shared + "Question one?"), 12, warm));
-            assertThat(warm.await()).as("cached prompt tokens").isGreaterThanOrEqualTo(16);
+            warm.await(60);
+            assertThat(warm.cached).as("cached prompt tokens").isGreaterThanOrEqualTo(16);
             assertThat(warm.tokens).isEqualTo(cold.tokens);
         }
     }
@@ -90,22 +70,22 @@ class CpuEngineTest {
         List<List<Integer>> single = new ArrayList<>();
         try (Engine engine = engine(2048)) {
             for (String text : texts) {
-                Output output = new Output();
+                RecordingSink output = new RecordingSink();
                 engine.submit(new GenerationRequest("single-" + single.size(), prompt(text), 10, output));
-                output.await();
+                output.await(60);
                 single.add(output.tokens);
             }
         }
         // A small budget forces chunked prefill and mixes prefill with other sequences' decodes.
         try (Engine engine = engine(7)) {
-            List<Output> outputs = new ArrayList<>();
+            List<RecordingSink> outputs = new ArrayList<>();
             for (String text : texts) {
-                Output output = new Output();
+                RecordingSink output = new RecordingSink();
                 outputs.add(output);
                 engine.submit(new GenerationRequest("batched-" + outputs.size(), prompt(text), 10, output));
             }
             for (int i = 0; i < texts.size(); i++) {
-                outputs.get(i).await();
+                outputs.get(i).await(60);
                 assertThat(outputs.get(i).tokens).as(texts.get(i)).isEqualTo(single.get(i));
             }
         }

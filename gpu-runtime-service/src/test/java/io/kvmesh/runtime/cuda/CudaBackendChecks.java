@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -25,11 +23,10 @@ import io.kvmesh.model.gguf.GgmlType;
 import io.kvmesh.prefix.blocks.BlockHasher;
 import io.kvmesh.runtime.cpu.CpuBackend;
 import io.kvmesh.runtime.engine.Engine;
-import io.kvmesh.runtime.engine.FinishReason;
 import io.kvmesh.runtime.engine.ForwardBackend;
 import io.kvmesh.runtime.engine.GenerationRequest;
+import io.kvmesh.runtime.engine.RecordingSink;
 import io.kvmesh.runtime.engine.Scheduler;
-import io.kvmesh.runtime.engine.TokenSink;
 import io.kvmesh.runtime.kv.BlockPool;
 import io.kvmesh.runtime.kv.KvCacheManager;
 import io.kvmesh.runtime.kv.KvEventSink;
@@ -286,24 +283,13 @@ abstract class CudaBackendChecks {
 
     private static List<Integer> generate(LlamaModel model, ForwardBackend backend, int[] prompt) throws Exception {
         KvCacheManager kv = new KvCacheManager(new BlockPool(64, BLOCK, KvEventSink.NONE), new BlockHasher("fixture", "", BLOCK));
-        List<Integer> tokens = new ArrayList<>();
-        CompletableFuture<FinishReason> done = new CompletableFuture<>();
+        RecordingSink sink = new RecordingSink();
         try (Engine engine = new Engine(kv, new Scheduler(kv, 2048, 8), backend, 1024)) {
             engine.start();
-            engine.submit(new GenerationRequest("greedy", prompt, 12, new TokenSink() {
-                @Override
-                public void onToken(int tokenId) {
-                    tokens.add(tokenId);
-                }
-
-                @Override
-                public void onFinish(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens) {
-                    done.complete(reason);
-                }
-            }));
-            assertThat(done.get(60, TimeUnit.SECONDS)).isNotNull();
+            engine.submit(new GenerationRequest("greedy", prompt, 12, sink));
+            assertThat(sink.await(60)).isNotNull();
         }
-        assertThat(tokens).as("tokens of %s", model.name()).isNotEmpty();
-        return tokens;
+        assertThat(sink.tokens).as("tokens of %s", model.name()).isNotEmpty();
+        return sink.tokens;
     }
 }
